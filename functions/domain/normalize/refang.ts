@@ -1,0 +1,36 @@
+/**
+ * Undo the usual ways analysts "defang" network indicators so they cannot be clicked:
+ * `hxxp`, `hXXps`, `meow`, `fxp` schemes; `[.]` `(.)` `{.}` `[dot]` `(dot)` `\.`; `[@]` `[at]` `(at)`;
+ * `[:]`, `[://]`; spaces inside the brackets. Text without defanging comes back unchanged.
+ *
+ * @example refang('hxxps://evil[.]example[.]com') // 'https://evil.example.com'
+ */
+export function refang(input: string): string {
+  if (!DEFANG_HINT.test(input)) return input;
+  return input
+    .replace(
+      SCHEME,
+      (_m, scheme: string, s: string | undefined) =>
+        `${SCHEME_MAP[scheme.toLowerCase()] ?? scheme}${s ?? ''}`,
+    )
+    .replace(SEPARATOR, '://')
+    .replace(COLON, ':')
+    .replace(DOT, '.')
+    .replace(AT, '@');
+}
+
+const SCHEME_MAP: Record<string, string> = {
+  hxxp: 'http',
+  hxtp: 'http',
+  htxp: 'http',
+  meow: 'http',
+  fxp: 'ftp',
+};
+
+// Cheap pre-check so the common (fanged) case costs one regex test.
+const DEFANG_HINT = /[[({\\]|hxxp|hxtp|htxp|meow|fxp/i;
+const SCHEME = /\b(hxxp|hxtp|htxp|meow|fxp)(s?)(?=\[?:)/gi;
+const SEPARATOR = /\[\s*:\s*\/\/\s*\]|\[\s*:\s*\]\s*\/\/|\[\s*\/\/\s*\]/g;
+const COLON = /\[\s*:\s*\]/g;
+const DOT = /\[\s*(?:\.|dot)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\}|\\\./gi;
+const AT = /\[\s*(?:@|at)\s*\]|\(\s*(?:@|at)\s*\)|\{\s*(?:@|at)\s*\}/gi;
