@@ -1,0 +1,401 @@
+/**
+ * The one description of the pipeline: what exists and how it is wired. The CDK stack
+ * (`lib/ingestion-stack.ts`) and the local runtime (`lib/local/`) are both built from this file, so what
+ * runs on a laptop mirrors what is deployed. Pure data: no CDK, no SDK.
+ *
+ * Names here are logical keys; physical names come from CloudFormation in AWS and from
+ * `localName()` on the emulators. Handlers learn them from the environment variables named by `envVar()`.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  name: string;
+  type: AttributeType;
+}
+
+export interface TableSpec {
+  /** Stable CDK construct id (renaming a stateful construct replaces it). */
+  constructId: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  globalSecondaryIndexes: { indexName: string; partitionKey: KeyAttribute; sortKey?: KeyAttribute }[];
+  /** Attribute holding an epoch-seconds expiry, when items expire. */
+  timeToLiveAttribute?: string;
+  /** Kept on stack deletion (data that must never be lost with a stack). */
+  retain: boolean;
+}
+
+export interface QueueSpec {
+  constructId: string;
+  /** Receives after which a message moves to the queue's DLQ. */
+  maxReceiveCount: number;
+  /** Visibility timeout is derived: at least 6x the consumer's timeout (AWS guidance for SQS event sources). */
+  retentionDays: number;
+  dlqRetentionDays: number;
+}
+
+export interface StreamSpec {
+  constructId: string;
+  retentionHours: number;
+  /** On-demand in AWS unless a profile pins shards; locally one shard per count. */
+  shardCount: number;
+}
+
+export interface BucketSpec {
+  constructId: string;
+  /** Days after which archived raw documents move to infrequent access, and expire. */
+  transitionToIaDays: number;
+  expireDays: number;
+}
+
+export type TableKey =
+  | 'feeds'
+  | 'indicators'
+  | 'dedup'
+  | 'quarantine'
+  | 'documentLedger'
+  | 'audit'
+  | 'feedState';
+export type QueueKey = 'validate' | 'dedup' | 'load';
+export type StreamKey = 'rawDocuments';
+export type BucketKey = 'rawArchive';
+export type FunctionKey = 'ingestApi' | 'queryApi' | 'extract' | 'validate' | 'dedup' | 'load' | 'feedPull';
+
+export type Trigger =
+  | { kind: 'api' }
+  | { kind: 'state-machine' }
+  | {
+      kind: 'kinesis';
+      stream: StreamKey;
+      batchSize: number;
+      maxBatchingWindowSeconds: number;
+      bisectBatchOnError: boolean;
+      retryAttempts: number;
+      maxRecordAgeSeconds: number;
+      parallelizationFactor: number;
+      startingPosition: 'TRIM_HORIZON' | 'LATEST';
+      reportBatchItemFailures: true;
+    }
+  | {
+      kind: 'sqs';
+      queue: QueueKey;
+      batchSize: number;
+      maxBatchingWindowSeconds: number;
+      reportBatchItemFailures: true;
+      /** Upper bound on concurrent invocations for this source (SQS maximumConcurrency, min 2). */
+      maxConcurrency?: number;
+    };
+
+/** What a function may touch: each grant is least privilege on one resource. */
+export interface Access {
+  tables: Partial<Record<TableKey, 'read' | 'write' | 'read-write'>>;
+  queues: Partial<Record<QueueKey, 'send'>>;
+  streams: Partial<Record<StreamKey, 'put'>>;
+  buckets: Partial<Record<BucketKey, 'read' | 'write' | 'read-write'>>;
+}
+
+export interface FunctionSpec {
+  constructId: string;
+  /** Handler entry file, relative to the repository root; exports `handler`. */
+  entry: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  trigger: Trigger;
+  access: Access;
+}
+
+export interface ApiRoute {
+  method: 'GET' | 'POST';
+  /** API Gateway resource path; `{name}` segments are path parameters. */
+  path: string;
+  function: FunctionKey;
+  /** `api-key`: the `x-api-key` header is required. */
+  auth: 'api-key' | 'none';
+}
+
+export interface Topology {
+  streams: Record<StreamKey, StreamSpec>;
+  queues: Record<QueueKey, QueueSpec>;
+  tables: Record<TableKey, TableSpec>;
+  buckets: Record<BucketKey, BucketSpec>;
+  functions: Record<FunctionKey, FunctionSpec>;
+  api: { routes: ApiRoute[]; maxPayloadBytes: number };
+}
+
+const S = (name: string): KeyAttribute => ({ name, type: 'S' });
+
+export const TOPOLOGY: Topology = {
+  streams: {
+    rawDocuments: { constructId: 'RawDocumentsStream', retentionHours: 24, shardCount: 1 },
+  },
+  queues: {
+    validate: { constructId: 'ValidateQueue', maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
+    dedup: { constructId: 'DedupQueue', maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
+    load: { constructId: 'LoadQueue', maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
+  },
+  tables: {
+    // Feed registrations: API key hash, format, owner. One item per feed.
+    feeds: { constructId: 'FeedsTable', partitionKey: S('feedId'), globalSecondaryIndexes: [], retain: true },
+    // The store: one item per fingerprint; per-source details inside. byType lists a type newest first.
+    indicators: {
+      constructId: 'IndicatorsTable',
+      partitionKey: S('fingerprint'),
+      globalSecondaryIndexes: [{ indexName: 'byType', partitionKey: S('type'), sortKey: S('lastSeen') }],
+      retain: true,
+    },
+    // Dedup window markers: fingerprint + source, expiring after the window.
+    dedup: {
+      constructId: 'DedupTable',
+      partitionKey: S('dedupKey'),
+      globalSecondaryIndexes: [],
+      timeToLiveAttribute: 'expiresAt',
+      retain: false,
+    },
+    // Records that could not become indicators, with the reason; kept for review and release.
+    quarantine: {
+      constructId: 'QuarantineTable',
+      partitionKey: S('documentId'),
+      sortKey: S('recordKey'),
+      globalSecondaryIndexes: [
+        { indexName: 'byFeed', partitionKey: S('feedId'), sortKey: S('quarantinedAt') },
+      ],
+      timeToLiveAttribute: 'expiresAt',
+      retain: true,
+    },
+    // One item per document: its counts per outcome. byFeed lists a feed's documents newest first;
+    // byDay lists all documents of a day newest first (GET /status/pipelines).
+    documentLedger: {
+      constructId: 'DocumentLedgerTable',
+      partitionKey: S('documentId'),
+      globalSecondaryIndexes: [
+        { indexName: 'byFeed', partitionKey: S('feedId'), sortKey: S('receivedAt') },
+        { indexName: 'byDay', partitionKey: S('receivedDay'), sortKey: S('receivedAt') },
+      ],
+      timeToLiveAttribute: 'expiresAt',
+      retain: true,
+    },
+    // Audit trail at the configured level.
+    audit: {
+      constructId: 'AuditTable',
+      partitionKey: S('documentId'),
+      sortKey: S('eventKey'),
+      globalSecondaryIndexes: [],
+      timeToLiveAttribute: 'expiresAt',
+      retain: true,
+    },
+    // Pull feeds' cursors and conditional-GET validators (ETag, Last-Modified), one item per feed.
+    feedState: {
+      constructId: 'FeedStateTable',
+      partitionKey: S('feedId'),
+      globalSecondaryIndexes: [],
+      retain: true,
+    },
+  },
+  buckets: {
+    rawArchive: { constructId: 'RawArchiveBucket', transitionToIaDays: 30, expireDays: 365 },
+  },
+  functions: {
+    ingestApi: {
+      constructId: 'IngestApiFunction',
+      entry: 'functions/ingest-api/handler.ts',
+      timeoutSeconds: 29,
+      memoryMb: 1024,
+      trigger: { kind: 'api' },
+      access: {
+        tables: { feeds: 'read-write', documentLedger: 'write' },
+        queues: {},
+        streams: { rawDocuments: 'put' },
+        buckets: { rawArchive: 'write' },
+      },
+    },
+    queryApi: {
+      constructId: 'QueryApiFunction',
+      entry: 'functions/query-api/handler.ts',
+      timeoutSeconds: 29,
+      memoryMb: 512,
+      trigger: { kind: 'api' },
+      access: {
+        tables: {
+          feeds: 'read',
+          indicators: 'read',
+          documentLedger: 'read',
+          feedState: 'read',
+          quarantine: 'read',
+        },
+        queues: {},
+        streams: {},
+        buckets: {},
+      },
+    },
+    extract: {
+      constructId: 'ExtractFunction',
+      entry: 'functions/extract/handler.ts',
+      timeoutSeconds: 300,
+      memoryMb: 1769,
+      trigger: {
+        kind: 'kinesis',
+        stream: 'rawDocuments',
+        batchSize: 10,
+        maxBatchingWindowSeconds: 1,
+        bisectBatchOnError: true,
+        retryAttempts: 5,
+        maxRecordAgeSeconds: 6 * 3600,
+        parallelizationFactor: 2,
+        startingPosition: 'TRIM_HORIZON',
+        reportBatchItemFailures: true,
+      },
+      access: {
+        tables: { quarantine: 'write', documentLedger: 'read-write', audit: 'write', feeds: 'read' },
+        queues: { validate: 'send' },
+        streams: {},
+        buckets: { rawArchive: 'read' },
+      },
+    },
+    validate: {
+      constructId: 'ValidateFunction',
+      entry: 'functions/validate/handler.ts',
+      timeoutSeconds: 60,
+      memoryMb: 1024,
+      trigger: {
+        kind: 'sqs',
+        queue: 'validate',
+        batchSize: 10,
+        maxBatchingWindowSeconds: 1,
+        reportBatchItemFailures: true,
+      },
+      access: {
+        tables: { quarantine: 'write', documentLedger: 'read-write', audit: 'write', feeds: 'read' },
+        queues: { dedup: 'send' },
+        streams: {},
+        buckets: {},
+      },
+    },
+    dedup: {
+      constructId: 'DedupFunction',
+      entry: 'functions/dedup/handler.ts',
+      timeoutSeconds: 60,
+      memoryMb: 1024,
+      trigger: {
+        kind: 'sqs',
+        queue: 'dedup',
+        batchSize: 10,
+        maxBatchingWindowSeconds: 1,
+        reportBatchItemFailures: true,
+      },
+      access: {
+        tables: {
+          dedup: 'read-write',
+          documentLedger: 'read-write',
+          audit: 'write',
+          indicators: 'read-write',
+        },
+        queues: { load: 'send' },
+        streams: {},
+        buckets: {},
+      },
+    },
+    load: {
+      constructId: 'LoadFunction',
+      entry: 'functions/load/handler.ts',
+      timeoutSeconds: 60,
+      memoryMb: 1024,
+      trigger: {
+        kind: 'sqs',
+        queue: 'load',
+        batchSize: 10,
+        maxBatchingWindowSeconds: 1,
+        reportBatchItemFailures: true,
+      },
+      access: {
+        tables: { indicators: 'read-write', documentLedger: 'read-write', audit: 'write' },
+        queues: {},
+        streams: {},
+        buckets: {},
+      },
+    },
+    feedPull: {
+      constructId: 'FeedPullFunction',
+      entry: 'functions/feed-pull/handler.ts',
+      timeoutSeconds: 300,
+      memoryMb: 1024,
+      trigger: { kind: 'state-machine' },
+      access: {
+        tables: { feeds: 'read', feedState: 'read-write', documentLedger: 'write' },
+        queues: {},
+        streams: { rawDocuments: 'put' },
+        buckets: { rawArchive: 'write' },
+      },
+    },
+  },
+  api: {
+    maxPayloadBytes: 10 * 1024 * 1024,
+    routes: [
+      { method: 'POST', path: '/feeds/{feedId}/documents', function: 'ingestApi', auth: 'api-key' },
+      { method: 'GET', path: '/health', function: 'queryApi', auth: 'none' },
+      { method: 'GET', path: '/indicators', function: 'queryApi', auth: 'api-key' },
+      { method: 'GET', path: '/status/pipelines', function: 'queryApi', auth: 'api-key' },
+      { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'api-key' },
+      { method: 'GET', path: '/metrics', function: 'queryApi', auth: 'api-key' },
+    ],
+  },
+};
+
+type ResourceKind = 'table' | 'queue' | 'dlq' | 'stream' | 'bucket';
+
+/**
+ * The environment variable through which a handler learns a resource's physical name
+ * (table name, queue URL, stream name, bucket name): `TABLE_DOCUMENT_LEDGER`, `QUEUE_VALIDATE_URL`, …
+ */
+export function envVar(kind: ResourceKind, key: string): string {
+  const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  switch (kind) {
+    case 'table':
+      return `TABLE_${snake}`;
+    case 'queue':
+      return `QUEUE_${snake}_URL`;
+    case 'dlq':
+      return `DLQ_${snake}_URL`;
+    case 'stream':
+      return `STREAM_${snake}`;
+    case 'bucket':
+      return `BUCKET_${snake}`;
+  }
+}
+
+/** Physical names on the local emulators (dynalite wants table names of 3+ characters). */
+export function localName(kind: ResourceKind, key: string): string {
+  const kebab = key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  return kind === 'dlq' ? `cti-${kebab}-dlq` : `cti-${kebab}`;
+}
+
+/**
+ * Every environment variable a function needs for the resources it may touch (physical names resolved by
+ * `resolve`). The stack and the local runtime both call this, so handlers see the same variables in both.
+ */
+export function resourceEnvironment(
+  fn: FunctionSpec,
+  resolve: (kind: ResourceKind, key: string) => string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of Object.keys(fn.access.tables)) env[envVar('table', key)] = resolve('table', key);
+  for (const key of Object.keys(fn.access.queues)) env[envVar('queue', key)] = resolve('queue', key);
+  for (const key of Object.keys(fn.access.streams)) env[envVar('stream', key)] = resolve('stream', key);
+  for (const key of Object.keys(fn.access.buckets)) env[envVar('bucket', key)] = resolve('bucket', key);
+  return env;
+}
+
+/** The functions fed by an event source, in pipeline order. */
+export function eventSourceFunctions(topology: Topology = TOPOLOGY): [FunctionKey, FunctionSpec][] {
+  return (Object.entries(topology.functions) as [FunctionKey, FunctionSpec][]).filter(
+    ([, fn]) => fn.trigger.kind === 'kinesis' || fn.trigger.kind === 'sqs',
+  );
+}
+
+/** Consumer timeout → queue visibility timeout (6x, per AWS guidance for Lambda SQS event sources). */
+export function visibilityTimeoutSeconds(queue: QueueKey, topology: Topology = TOPOLOGY): number {
+  const consumer = Object.values(topology.functions).find(
+    (f) => f.trigger.kind === 'sqs' && f.trigger.queue === queue,
+  );
+  return Math.max(30, (consumer?.timeoutSeconds ?? 30) * 6);
+}
