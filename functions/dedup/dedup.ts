@@ -1,0 +1,277 @@
+import { createHash } from 'node:crypto';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import type { Indicator } from '../domain/indicator.ts';
+import type { Auditor, Decision } from '../shared/audit.ts';
+import { batchGet, type DocSend, isConditionalCheckFailed } from '../shared/ddb-batch.ts';
+import type { Ledger } from '../shared/ledger.ts';
+import {
+  type Change,
+  type DedupMessage,
+  DedupMessageSchema,
+  entryId,
+  type LoadMessage,
+} from '../shared/messages.ts';
+import { withMiddleware } from '../shared/middleware.ts';
+import type { Counter, Log, Observability } from '../shared/observability.ts';
+import { mapConcurrent } from '../shared/retry.ts';
+import { packMessages, type SqsSend, sendMessages } from '../shared/sqs-batch.ts';
+import { MessageFormatError, parseBody, sqsBatchHandler } from '../shared/stage.ts';
+
+export interface DedupDeps {
+  sqs: SqsSend;
+  doc: DocSend;
+  names: { dedupTable: string; indicatorsTable: string; loadQueueUrl: string };
+  ledger: Ledger;
+  audit: Auditor;
+  log: Log;
+  counter: Counter;
+  now: () => Date;
+  /** The profile's window (CTI_DEDUP_WINDOW_HOURS); a feed's own window in the message wins. */
+  defaultWindowHours: number;
+  concurrency?: number;
+}
+
+/** A window marker: this source reported this value with this content until `expiresAt`. */
+const MarkerSchema = z.object({
+  dedupKey: z.string(),
+  contentHash: z.string(),
+  expiresAt: z.number(),
+  writtenBy: z.string(),
+  refreshed: z.boolean().default(false),
+});
+type Marker = z.infer<typeof MarkerSchema>;
+
+export const dedupKeyOf = (indicator: Indicator): string =>
+  `${indicator.fingerprint}#${indicator.source.feedId}`;
+
+/**
+ * The content that makes a repeat an update rather than a duplicate: confidence, validity, revocation,
+ * TLP, names and labels. Arrays are sorted so order in the source does not matter.
+ */
+export function contentHash(indicator: Indicator): string {
+  const content = {
+    confidence: indicator.confidence ?? null,
+    validFrom: indicator.validFrom ?? null,
+    validUntil: indicator.validUntil ?? null,
+    revoked: indicator.revoked,
+    tlp: indicator.tlp ?? null,
+    names: [...indicator.names].sort(),
+    labels: [...indicator.labels].sort(),
+  };
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
+}
+
+type Classified = { indicator: Indicator; key: string; hash: string } & (
+  | { verdict: 'duplicate'; refresh: boolean; marker?: Marker }
+  | { verdict: Change }
+);
+
+/**
+ * Classify each indicator of a message against the window markers (read in batches of 100: a read costs
+ * less than a conditional write). New and changed ones claim their marker with a conditional write and
+ * go to the load queue; exact repeats within the window are counted duplicates and cost no write to
+ * Indicators, except one batched refresh of the source's lastSeen/sightings per window.
+ */
+export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
+  const now = deps.now();
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const windowSeconds = Math.round((message.dedupWindowHours ?? deps.defaultWindowHours) * 3600);
+  const writer = `${message.documentId}/${message.messageKey}`;
+  const concurrency = deps.concurrency ?? 16;
+
+  const keys = [...new Set(message.indicators.map(dedupKeyOf))];
+  const found = await batchGet(
+    deps.doc,
+    deps.names.dedupTable,
+    keys.map((dedupKey) => ({ dedupKey })),
+  );
+  const markers = new Map<string, Marker>();
+  for (const item of found) {
+    const parsed = MarkerSchema.safeParse(item);
+    // Expired markers may linger until TTL deletion catches up; they no longer count.
+    if (parsed.success && parsed.data.expiresAt > nowSeconds) markers.set(parsed.data.dedupKey, parsed.data);
+  }
+
+  const seenHere = new Map<string, string>();
+  const classified: Classified[] = message.indicators.map((indicator) => {
+    const key = dedupKeyOf(indicator);
+    const hash = contentHash(indicator);
+    const earlier = seenHere.get(key);
+    seenHere.set(key, hash);
+    if (earlier !== undefined)
+      return earlier === hash
+        ? { indicator, key, hash, verdict: 'duplicate', refresh: false }
+        : { indicator, key, hash, verdict: 'update' };
+    const marker = markers.get(key);
+    // Our own marker: an earlier attempt of this message wrote it and may have died before sending on.
+    if (!marker || marker.writtenBy === writer)
+      return { indicator, key, hash, verdict: marker ? 'update' : 'new' };
+    if (marker.contentHash !== hash) return { indicator, key, hash, verdict: 'update' };
+    return { indicator, key, hash, verdict: 'duplicate', refresh: !marker.refreshed, marker };
+  });
+
+  // Claim the window for new and changed content; losing the race to an identical writer makes a duplicate.
+  const lastForKey = new Map<string, Classified>();
+  for (const c of classified) if (c.verdict !== 'duplicate') lastForKey.set(c.key, c);
+  const lost = new Set<string>();
+  await mapConcurrent([...lastForKey.values()], concurrency, async (c) => {
+    try {
+      await deps.doc.send(
+        new PutCommand({
+          TableName: deps.names.dedupTable,
+          Item: {
+            dedupKey: c.key,
+            fingerprint: c.indicator.fingerprint,
+            feedId: c.indicator.source.feedId,
+            contentHash: c.hash,
+            expiresAt: nowSeconds + windowSeconds,
+            writtenBy: writer,
+            refreshed: false,
+            writtenAt: now.toISOString(),
+          },
+          ConditionExpression:
+            'attribute_not_exists(dedupKey) OR expiresAt <= :now OR contentHash <> :hash OR writtenBy = :writer',
+          ExpressionAttributeValues: { ':now': nowSeconds, ':hash': c.hash, ':writer': writer },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      lost.add(c.key);
+    }
+  });
+
+  const toLoad: { change: Change; indicator: Indicator }[] = [];
+  const decisions: Decision[] = [];
+  let duplicates = 0;
+  const refreshes = new Map<string, { indicator: Indicator; marker: Marker }>();
+  classified.forEach((c, i) => {
+    const ref = `${message.messageKey}#${i}`;
+    if (c.verdict === 'duplicate' || lost.has(c.key)) {
+      duplicates++;
+      decisions.push({ ref, decision: 'duplicate', fingerprint: c.indicator.fingerprint });
+      if (c.verdict === 'duplicate' && c.refresh && c.marker)
+        refreshes.set(c.key, { indicator: c.indicator, marker: c.marker });
+      return;
+    }
+    toLoad.push({ change: c.verdict, indicator: c.indicator });
+    decisions.push({ ref, decision: c.verdict, fingerprint: c.indicator.fingerprint });
+  });
+
+  const bodies = packMessages(toLoad, (items, part): string =>
+    JSON.stringify({
+      v: 1,
+      documentId: message.documentId,
+      feedId: message.feedId,
+      messageKey: part === 0 ? message.messageKey : `${message.messageKey}.${part}`,
+      items,
+    } satisfies LoadMessage),
+  );
+  await sendMessages(
+    deps.sqs,
+    deps.names.loadQueueUrl,
+    bodies.map((body, i) => ({ id: entryId(`m${i}`), body })),
+  );
+  const refreshed = await refreshSources(deps, [...refreshes.values()], concurrency);
+
+  const counts = {
+    duplicates,
+    dedupIn: message.indicators.length,
+    dedupDuplicates: duplicates,
+    dedupPassed: toLoad.length,
+  };
+  await deps.ledger.apply(message.documentId, `d:${message.messageKey}`, counts);
+  await deps.audit.record({
+    documentId: message.documentId,
+    stage: 'dedup',
+    unit: message.messageKey,
+    counts,
+    decisions,
+  });
+  deps.counter.count('Duplicates', duplicates);
+  deps.counter.count('IndicatorsPassedDedup', toLoad.length);
+  deps.counter.count('SourcesRefreshed', refreshed);
+  return { duplicates, passed: toLoad.length, refreshed };
+}
+
+/**
+ * A duplicate still tells us the source saw the value again: refresh the source's lastSeen and
+ * sightings on the indicator, at most once per window (claimed on the marker), one write per
+ * fingerprint and source however many repeats the batch held.
+ */
+async function refreshSources(
+  deps: DedupDeps,
+  refreshes: { indicator: Indicator; marker: Marker }[],
+  concurrency: number,
+): Promise<number> {
+  let done = 0;
+  await mapConcurrent(refreshes, concurrency, async ({ indicator, marker }) => {
+    try {
+      await deps.doc.send(
+        new UpdateCommand({
+          TableName: deps.names.dedupTable,
+          Key: { dedupKey: marker.dedupKey },
+          UpdateExpression: 'SET refreshed = :t',
+          ConditionExpression: 'writtenBy = :writer AND (attribute_not_exists(refreshed) OR refreshed = :f)',
+          ExpressionAttributeValues: { ':t': true, ':f': false, ':writer': marker.writtenBy },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return;
+      throw error;
+    }
+    const seenAt = [indicator.lastSeen, indicator.source.receivedAt]
+      .filter((t) => t !== undefined)
+      .sort()
+      .pop() as string;
+    const names = { '#s': 'sources', '#f': indicator.source.feedId, '#ls': 'lastSeen', '#sg': 'sightings' };
+    try {
+      await deps.doc.send(
+        new UpdateCommand({
+          TableName: deps.names.indicatorsTable,
+          Key: { fingerprint: indicator.fingerprint },
+          UpdateExpression: 'SET #s.#f.#ls = :t, #s.#f.#sg = #s.#f.#sg + :one ADD version :one',
+          ConditionExpression: 'attribute_exists(#s.#f) AND #s.#f.#ls < :t',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':t': seenAt, ':one': 1 },
+        }),
+      );
+      await deps.doc.send(
+        new UpdateCommand({
+          TableName: deps.names.indicatorsTable,
+          Key: { fingerprint: indicator.fingerprint },
+          UpdateExpression: 'SET #ls = :t ADD version :one',
+          ConditionExpression: 'attribute_exists(fingerprint) AND #ls < :t',
+          ExpressionAttributeNames: { '#ls': 'lastSeen' },
+          ExpressionAttributeValues: { ':t': seenAt, ':one': 1 },
+        }),
+      );
+      done++;
+    } catch (error) {
+      // Not loaded yet (load runs behind dedup) or already newer: nothing to refresh.
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  });
+  return done;
+}
+
+export async function dedupSqsRecord(deps: DedupDeps, record: SQSRecord): Promise<void> {
+  const message = parseBody(record.body, (json) => {
+    const parsed = DedupMessageSchema.safeParse(json);
+    if (!parsed.success) throw new MessageFormatError(`not a dedup message: ${parsed.error.message}`);
+    return parsed.data;
+  });
+  await dedupMessage(deps, message);
+}
+
+/** The SQS handler: partial batch responses; a record failing its last receive is counted failed first. */
+export function createDedupHandler(deps: DedupDeps, maxReceiveCount: number, observability?: Observability) {
+  return withMiddleware(
+    sqsBatchHandler(
+      { ledger: deps.ledger, log: deps.log, maxReceiveCount, stagePrefix: 'd', failedCounter: 'failedDedup' },
+      (record) => dedupSqsRecord(deps, record),
+    ),
+    observability,
+  );
+}

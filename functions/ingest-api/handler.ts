@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { sharedClients } from '../shared/clients.ts';
+import { IngestApiEnvSchema, parseEnv } from '../shared/env.ts';
+import { createObservability } from '../shared/observability.ts';
+import { createIngestApiHandler } from './ingest-api.ts';
+
+const MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+
+const env = parseEnv(IngestApiEnvSchema);
+const clients = sharedClients(env);
+const observability = createObservability(
+  env.POWERTOOLS_SERVICE_NAME ?? 'ingest-api',
+  env.POWERTOOLS_METRICS_NAMESPACE,
+);
+
+export const handler = createIngestApiHandler(
+  {
+    intake: {
+      s3: clients.s3,
+      kinesis: clients.kinesis,
+      ddb: clients.doc,
+      names: {
+        bucket: env.BUCKET_RAW_ARCHIVE,
+        stream: env.STREAM_RAW_DOCUMENTS,
+        ledgerTable: env.TABLE_DOCUMENT_LEDGER,
+      },
+      now: () => new Date(),
+      newId: randomUUID,
+    },
+    doc: clients.doc,
+    feedsTable: env.TABLE_FEEDS,
+    localMode: env.CTI_LOCAL_MODE,
+    maxBytes: MAX_DOCUMENT_BYTES,
+    log: observability.log,
+    counter: observability.counter,
+  },
+  observability,
+);

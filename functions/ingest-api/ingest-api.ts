@@ -1,0 +1,132 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { Format } from '../domain/indicator.ts';
+import { detectFormat, supportedFormats } from '../formats/index.ts';
+import { autoRegisterFeed, checkFeedKey } from '../shared/api-keys.ts';
+import type { DocSend } from '../shared/ddb-batch.ts';
+import { error, header, json } from '../shared/http.ts';
+import { acceptDocument, type IntakeDeps } from '../shared/intake.ts';
+import { withMiddleware } from '../shared/middleware.ts';
+import type { Counter, Log, Observability } from '../shared/observability.ts';
+
+export interface IngestApiDeps {
+  intake: IntakeDeps;
+  doc: DocSend;
+  feedsTable: string;
+  localMode: boolean;
+  maxBytes: number;
+  log: Log;
+  counter: Counter;
+}
+
+/** Content type (without parameters) → format; `application/json` is refined by looking at the body. */
+const CONTENT_TYPES: Record<string, Format | 'json-family'> = {
+  'application/stix+json': 'stix',
+  'application/taxii+json': 'stix',
+  'application/json': 'json-family',
+  'text/csv': 'csv',
+  'application/csv': 'csv',
+  'application/xml': 'xml',
+  'text/xml': 'xml',
+  'application/rss+xml': 'rss',
+  'application/atom+xml': 'rss',
+  'text/plain': 'text',
+};
+
+const JSON_FORMATS: readonly Format[] = ['stix', 'misp', 'misp-feed', 'json'];
+const FEED_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/;
+
+/** The format a request's Content-Type asks for, or undefined when it is not one we take. */
+export function formatForContentType(contentType: string | undefined, body: Uint8Array): Format | undefined {
+  if (!contentType) return undefined;
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  const mapped = CONTENT_TYPES[mediaType];
+  if (mapped !== 'json-family') return mapped;
+  const detected = detectFormat(body);
+  return JSON_FORMATS.includes(detected) ? detected : 'json';
+}
+
+function decodeBody(event: APIGatewayProxyEvent): Buffer | undefined {
+  if (event.body === null || event.body === undefined) return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+/** Why a body cannot be a document of this format (a cheap structural check; parsing comes later). */
+function unreadable(format: Format, body: Buffer): string | undefined {
+  if (body.byteLength === 0) return 'empty body';
+  const head = body
+    .subarray(0, 4096)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
+  if (['stix', 'misp', 'misp-feed', 'json'].includes(format)) {
+    try {
+      JSON.parse(body.toString('utf8').replace(/^\uFEFF/, ''));
+    } catch (e) {
+      return `body is not valid JSON: ${(e as Error).message}`;
+    }
+  }
+  if ((format === 'xml' || format === 'rss') && !head.startsWith('<')) return 'body is not XML';
+  return undefined;
+}
+
+/**
+ * POST /feeds/{feedId}/documents. Checks run before anything is written: key present (401), key valid
+ * for the feed (403), content type known and parseable by this build (415), size (413), body readable
+ * (400). Then the document is accepted through intake → 202 {documentId}.
+ */
+export async function ingestDocument(
+  deps: IngestApiDeps,
+  event: APIGatewayProxyEvent,
+): Promise<APIGatewayProxyResult> {
+  const feedId = event.pathParameters?.feedId ?? '';
+  const apiKey = header(event, 'x-api-key');
+  if (!apiKey) return error(401, 'missing API key: send it in the x-api-key header');
+  if (!FEED_ID.test(feedId)) return error(403, 'API key not valid for this feed');
+  const key = await checkFeedKey(deps.doc, deps.feedsTable, feedId, apiKey, deps.localMode);
+  if (key !== 'ok') return error(403, 'API key not valid for this feed');
+
+  const contentType = header(event, 'content-type');
+  // Size first by the encoded length, so an oversized body is never decoded.
+  const encodedLength = event.body?.length ?? 0;
+  const roughBytes = event.isBase64Encoded ? Math.floor((encodedLength * 3) / 4) : encodedLength;
+  const body = roughBytes > deps.maxBytes * 1.1 ? undefined : decodeBody(event);
+  const format = formatForContentType(contentType, body ?? Buffer.alloc(0));
+  if (!format)
+    return error(
+      415,
+      `unsupported content type ${contentType ?? '(none)'}; use one of ${Object.keys(CONTENT_TYPES).join(', ')}`,
+    );
+  if (!supportedFormats().includes(format))
+    return error(
+      415,
+      `format ${format} is not supported by this deployment; supported: ${supportedFormats().join(', ')}`,
+    );
+  if (roughBytes > deps.maxBytes || (body && body.byteLength > deps.maxBytes))
+    return error(413, `document larger than ${deps.maxBytes} bytes`);
+  if (!body) return error(400, 'missing body');
+  const problem = unreadable(format, body);
+  if (problem) return error(400, `unreadable ${format} document: ${problem}`);
+
+  if (deps.localMode) await autoRegisterFeed(deps.doc, deps.feedsTable, feedId, deps.intake.now());
+  const { documentId } = await acceptDocument(deps.intake, {
+    feedId,
+    format,
+    body,
+    origin: 'push',
+    ...(contentType ? { contentType } : {}),
+  });
+  deps.counter.count('DocumentsAccepted', 1);
+  deps.log.info('document accepted', { documentId, feedId, format, bytes: body.byteLength });
+  return json(202, { documentId });
+}
+
+export function createIngestApiHandler(deps: IngestApiDeps, observability?: Observability) {
+  return withMiddleware(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      return await ingestDocument(deps, event);
+    } catch (e) {
+      deps.log.error('ingest failed', { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+      return error(500, 'internal error; the document was not accepted, retry later');
+    }
+  }, observability);
+}

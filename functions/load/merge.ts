@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  type Indicator,
+  IndicatorTypeSchema,
+  KillChainPhaseSchema,
+  mostRestrictiveTlp,
+  TlpSchema,
+} from '../domain/indicator.ts';
+
+/**
+ * The Indicators item and how an observation merges into it. Pure: no I/O, no clock. The merge is
+ * commutative and idempotent on what matters for a store fed at-least-once and out of order: TLP only
+ * ever tightens, names/labels/phases are sets, first/last seen are min/max, revoked stays revoked, and
+ * per-source fields follow the newest report.
+ */
+
+/** How many recent report hashes a source remembers, so replays do not count as new sightings. */
+const SEEN_HASHES = 16;
+
+export const SourceStateSchema = z.object({
+  feedId: z.string(),
+  format: z.string(),
+  objectId: z.string().optional(),
+  documentId: z.string().optional(),
+  receivedAt: z.string(),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  confidence: z.number().optional(),
+  tlp: TlpSchema.optional(),
+  revoked: z.boolean(),
+  sightings: z.number().int(),
+  /** sha256 of the newest report from this source, and of the recent ones. */
+  rawHash: z.string(),
+  seen: z.array(z.string()),
+  /** The newest report, envelope-encrypted (base64); set by the load stage after merging. */
+  raw: z.string().optional(),
+});
+export type SourceState = z.infer<typeof SourceStateSchema>;
+
+export const StoredIndicatorSchema = z.object({
+  fingerprint: z.string(),
+  type: IndicatorTypeSchema,
+  value: z.string(),
+  confidence: z.number().optional(),
+  tlp: TlpSchema.optional(),
+  names: z.array(z.string()),
+  labels: z.array(z.string()),
+  killChainPhases: z.array(KillChainPhaseSchema),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  revoked: z.boolean(),
+  validFrom: z.string().optional(),
+  validUntil: z.string().optional(),
+  sources: z.record(z.string(), SourceStateSchema),
+  version: z.number().int().default(0),
+  updatedAt: z.string().optional(),
+});
+export type StoredIndicator = z.infer<typeof StoredIndicatorSchema>;
+
+/** The hash identifying one report (the indicator as the source sent it, with its provenance). */
+export function reportHash(indicator: Indicator): string {
+  return createHash('sha256').update(JSON.stringify(indicator)).digest('hex');
+}
+
+const min = (a: string | undefined, b: string | undefined) =>
+  a === undefined ? b : b === undefined ? a : a <= b ? a : b;
+const max = (a: string | undefined, b: string | undefined) =>
+  a === undefined ? b : b === undefined ? a : a >= b ? a : b;
+const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])].sort();
+
+function observationOf(indicator: Indicator): SourceState {
+  const receivedAt = indicator.source.receivedAt;
+  const hash = reportHash(indicator);
+  const state: SourceState = {
+    feedId: indicator.source.feedId,
+    format: indicator.source.format,
+    receivedAt,
+    firstSeen: min(indicator.firstSeen, receivedAt) as string,
+    lastSeen: max(indicator.lastSeen, receivedAt) as string,
+    revoked: indicator.revoked,
+    sightings: 1,
+    rawHash: hash,
+    seen: [hash],
+  };
+  if (indicator.source.objectId !== undefined) state.objectId = indicator.source.objectId;
+  if (indicator.source.documentId !== undefined) state.documentId = indicator.source.documentId;
+  if (indicator.confidence !== undefined) state.confidence = indicator.confidence;
+  if (indicator.tlp !== undefined) state.tlp = indicator.tlp;
+  return state;
+}
+
+/** Newest report wins per-source fields; ties broken by hash so the order of arrival never matters. */
+function newer(a: SourceState, b: SourceState): SourceState {
+  if (a.receivedAt !== b.receivedAt) return a.receivedAt > b.receivedAt ? a : b;
+  return a.rawHash >= b.rawHash ? a : b;
+}
+
+export function mergeSource(existing: SourceState | undefined, incoming: SourceState): SourceState {
+  if (!existing) return incoming;
+  const repeat = existing.seen.includes(incoming.rawHash);
+  const winner = newer(existing, incoming);
+  const merged: SourceState = {
+    ...winner,
+    firstSeen: min(existing.firstSeen, incoming.firstSeen) as string,
+    lastSeen: max(existing.lastSeen, incoming.lastSeen) as string,
+    revoked: existing.revoked || incoming.revoked,
+    sightings: existing.sightings + (repeat ? 0 : incoming.sightings),
+    seen: repeat ? existing.seen : [...existing.seen, ...incoming.seen].sort().slice(-SEEN_HASHES),
+  };
+  const tlp = mostRestrictiveTlp(existing.tlp, incoming.tlp);
+  if (tlp !== undefined) merged.tlp = tlp;
+  // The ciphertext belongs to the newest report; a newer report drops it until load encrypts its own.
+  if (winner === existing && existing.raw !== undefined) merged.raw = existing.raw;
+  else delete merged.raw;
+  return merged;
+}
+
+/** Merge one reported indicator into the stored item (or start one). `version` is left to the writer. */
+export function mergeIndicator(existing: StoredIndicator | undefined, indicator: Indicator): StoredIndicator {
+  const observation = observationOf(indicator);
+  const sources = { ...existing?.sources };
+  sources[observation.feedId] = mergeSource(sources[observation.feedId], observation);
+  const phases = new Map(
+    [...(existing?.killChainPhases ?? []), ...indicator.killChainPhases].map((p) => [
+      `${p.killChainName}\u0000${p.phaseName}`,
+      p,
+    ]),
+  );
+  const merged: StoredIndicator = {
+    fingerprint: indicator.fingerprint,
+    type: indicator.type,
+    value: indicator.value,
+    names: union(existing?.names ?? [], indicator.names),
+    labels: union(existing?.labels ?? [], indicator.labels),
+    killChainPhases: [...phases.keys()]
+      .sort()
+      .map((k) => phases.get(k) as StoredIndicator['killChainPhases'][number]),
+    firstSeen: min(existing?.firstSeen, observation.firstSeen) as string,
+    lastSeen: max(existing?.lastSeen, observation.lastSeen) as string,
+    revoked: (existing?.revoked ?? false) || indicator.revoked,
+    sources,
+    version: existing?.version ?? 0,
+  };
+  const confidences = Object.values(sources)
+    .map((s) => s.confidence)
+    .filter((c) => c !== undefined);
+  if (confidences.length > 0) merged.confidence = Math.max(...confidences);
+  const tlp = mostRestrictiveTlp(existing?.tlp, indicator.tlp);
+  if (tlp !== undefined) merged.tlp = tlp;
+  const validFrom = min(existing?.validFrom, indicator.validFrom);
+  if (validFrom !== undefined) merged.validFrom = validFrom;
+  const validUntil = max(existing?.validUntil, indicator.validUntil);
+  if (validUntil !== undefined) merged.validUntil = validUntil;
+  if (existing?.updatedAt !== undefined) merged.updatedAt = existing.updatedAt;
+  return merged;
+}
+
+/** Same content, ignoring bookkeeping (version, updatedAt) — a replay that changes nothing is not written. */
+export function sameContent(a: StoredIndicator | undefined, b: StoredIndicator): boolean {
+  if (!a) return false;
+  const strip = ({ version: _v, updatedAt: _u, ...rest }: StoredIndicator) => rest;
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)))
+      : v,
+  );
+}

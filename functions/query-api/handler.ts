@@ -1,0 +1,28 @@
+import { sharedClients } from '../shared/clients.ts';
+import { parseEnv, QueryApiEnvSchema } from '../shared/env.ts';
+import { createObservability } from '../shared/observability.ts';
+import { createQueryApiHandler } from './query-api.ts';
+
+const env = parseEnv(QueryApiEnvSchema);
+const clients = sharedClients(env);
+const observability = createObservability(
+  env.POWERTOOLS_SERVICE_NAME ?? 'query-api',
+  env.POWERTOOLS_METRICS_NAMESPACE,
+);
+
+export const handler = createQueryApiHandler(
+  {
+    ddb: clients.ddb,
+    doc: clients.doc,
+    tables: {
+      feeds: env.TABLE_FEEDS,
+      indicators: env.TABLE_INDICATORS,
+      documentLedger: env.TABLE_DOCUMENT_LEDGER,
+      feedState: env.TABLE_FEED_STATE,
+      quarantine: env.TABLE_QUARANTINE,
+    },
+    log: observability.log,
+    now: () => new Date(),
+  },
+  observability,
+);

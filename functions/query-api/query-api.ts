@@ -1,0 +1,370 @@
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, type QueryCommandOutput, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { z } from 'zod';
+import { IndicatorTypeSchema } from '../domain/indicator.ts';
+import { type StoredIndicator, StoredIndicatorSchema } from '../load/merge.ts';
+import { checkAnyKey } from '../shared/api-keys.ts';
+import type { DocSend } from '../shared/ddb-batch.ts';
+import { API_KEY_PREFIX, WILDCARD_FEED } from '../shared/feeds.ts';
+import { error, header, json } from '../shared/http.ts';
+import { countsOf, type LedgerItem, LedgerItemSchema } from '../shared/ledger.ts';
+import { withMiddleware } from '../shared/middleware.ts';
+import type { Log, Observability } from '../shared/observability.ts';
+
+export interface QueryApiDeps {
+  ddb: Pick<DynamoDBClient, 'send'>;
+  doc: DocSend;
+  tables: {
+    feeds: string;
+    indicators: string;
+    documentLedger: string;
+    feedState: string;
+    quarantine: string;
+  };
+  log: Log;
+  now: () => Date;
+}
+
+class BadRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadRequestError';
+  }
+}
+
+/** Cursors are opaque to clients: base64url of DynamoDB's LastEvaluatedKey. */
+export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
+}
+
+export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (!cursor) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    return z.record(z.string(), z.union([z.string(), z.number()])).parse(value);
+  } catch {
+    throw new BadRequestError('cursor is not one this API returned');
+  }
+}
+
+const IndicatorsQuerySchema = z.object({
+  type: IndicatorTypeSchema.optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().optional(),
+});
+
+const PipelinesQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  feedId: z.string().optional(),
+});
+
+function params<S extends z.ZodType>(schema: S, event: APIGatewayProxyEvent): z.infer<S> {
+  const parsed = schema.safeParse(event.queryStringParameters ?? {});
+  if (!parsed.success)
+    throw new BadRequestError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+export function toApiIndicator(item: StoredIndicator) {
+  return {
+    type: item.type,
+    value: item.value,
+    fingerprint: item.fingerprint,
+    confidence: item.confidence ?? null,
+    tlp: item.tlp ?? null,
+    names: item.names,
+    labels: item.labels,
+    firstSeen: item.firstSeen,
+    lastSeen: item.lastSeen,
+    sources: Object.values(item.sources)
+      .map((s) => ({
+        feedId: s.feedId,
+        firstSeen: s.firstSeen,
+        lastSeen: s.lastSeen,
+        confidence: s.confidence ?? null,
+        sightings: s.sightings,
+      }))
+      .sort((a, b) => (a.feedId < b.feedId ? -1 : 1)),
+    revoked: item.revoked,
+    validUntil: item.validUntil ?? null,
+  };
+}
+
+async function listIndicators(deps: QueryApiDeps, event: APIGatewayProxyEvent) {
+  const q = params(IndicatorsQuerySchema, event);
+  const startKey = decodeCursor(q.cursor);
+  const since = q.since ? new Date(q.since).toISOString() : undefined;
+  let out: {
+    Items?: Record<string, unknown>[] | undefined;
+    LastEvaluatedKey?: Record<string, unknown> | undefined;
+  };
+  if (q.type) {
+    out = await deps.doc.send(
+      new QueryCommand({
+        TableName: deps.tables.indicators,
+        IndexName: 'byType',
+        KeyConditionExpression: since ? '#t = :t AND lastSeen >= :since' : '#t = :t',
+        ExpressionAttributeNames: { '#t': 'type' },
+        ExpressionAttributeValues: { ':t': q.type, ...(since ? { ':since': since } : {}) },
+        ScanIndexForward: false,
+        Limit: q.limit,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+  } else {
+    out = await deps.doc.send(
+      new ScanCommand({
+        TableName: deps.tables.indicators,
+        Limit: q.limit,
+        ExclusiveStartKey: startKey,
+        ...(since
+          ? { FilterExpression: 'lastSeen >= :since', ExpressionAttributeValues: { ':since': since } }
+          : {}),
+      }),
+    );
+  }
+  const indicators = (out.Items ?? []).flatMap((item) => {
+    const parsed = StoredIndicatorSchema.safeParse(item);
+    return parsed.success ? [toApiIndicator(parsed.data)] : [];
+  });
+  return { indicators, cursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+function documentOf(item: LedgerItem) {
+  return {
+    documentId: item.documentId,
+    feedId: item.feedId,
+    status: item.status,
+    receivedAt: item.receivedAt,
+    ...(item.completedAt ? { completedAt: item.completedAt } : {}),
+    format: item.format ?? null,
+    counts: countsOf(item),
+  };
+}
+
+/** Ledger items newest first, walking back a day at a time (byDay index), up to `limit`. */
+async function recentDocuments(
+  deps: QueryApiDeps,
+  limit: number,
+  feedId?: string,
+  days = 7,
+): Promise<LedgerItem[]> {
+  const items: LedgerItem[] = [];
+  const collect = (out: QueryCommandOutput) => {
+    for (const raw of out.Items ?? []) {
+      const parsed = LedgerItemSchema.safeParse(raw);
+      if (parsed.success) items.push(parsed.data as LedgerItem);
+    }
+  };
+  if (feedId) {
+    collect(
+      await deps.doc.send(
+        new QueryCommand({
+          TableName: deps.tables.documentLedger,
+          IndexName: 'byFeed',
+          KeyConditionExpression: 'feedId = :f',
+          ExpressionAttributeValues: { ':f': feedId },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ),
+    );
+    return items;
+  }
+  const today = deps.now();
+  for (let d = 0; d < days && items.length < limit; d++) {
+    const day = new Date(today.getTime() - d * 86_400_000).toISOString().slice(0, 10);
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await deps.doc.send(
+        new QueryCommand({
+          TableName: deps.tables.documentLedger,
+          IndexName: 'byDay',
+          KeyConditionExpression: 'receivedDay = :d',
+          ExpressionAttributeValues: { ':d': day },
+          ScanIndexForward: false,
+          Limit: limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      collect(out);
+      startKey = out.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+  }
+  return items.slice(0, limit);
+}
+
+async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent) {
+  const q = params(PipelinesQuerySchema, event);
+  const docs = await recentDocuments(deps, q.limit, q.feedId);
+  return { documents: docs.map(documentOf) };
+}
+
+async function feeds(deps: QueryApiDeps) {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await deps.doc.send(
+      new ScanCommand({ TableName: deps.tables.feeds, ExclusiveStartKey: startKey }),
+    );
+    items.push(...(out.Items ?? []));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  const feedIds = items
+    .map((i) => String(i.feedId))
+    .filter((id) => id !== WILDCARD_FEED && !id.startsWith(API_KEY_PREFIX))
+    .sort();
+  const result = await Promise.all(
+    feedIds.map(async (feedId) => {
+      const docs = await recentDocuments(deps, 20, feedId);
+      const state = await deps.doc.send(
+        new GetCommand({ TableName: deps.tables.feedState, Key: { feedId } }),
+      );
+      const latest = docs[0];
+      const totals = docs.reduce(
+        (acc, d) => {
+          const c = countsOf(d);
+          for (const k of Object.keys(acc) as (keyof typeof acc)[]) acc[k] += c[k];
+          return acc;
+        },
+        { records: 0, loaded: 0, duplicates: 0, quarantined: 0, rejected: 0, failed: 0 },
+      );
+      const item = items.find((i) => i.feedId === feedId) ?? {};
+      return {
+        feedId,
+        autoRegistered: item.autoRegistered === true,
+        hasApiKey: typeof item.apiKeyHash === 'string',
+        lastDocumentAt: latest?.receivedAt ?? null,
+        lastStatus: latest?.status ?? null,
+        recentDocuments: docs.length,
+        recentCounts: totals,
+        pull: state.Item ? { ...state.Item, feedId: undefined } : null,
+      };
+    }),
+  );
+  return { feeds: result };
+}
+
+async function metrics(deps: QueryApiDeps) {
+  const docs = await recentDocuments(deps, 1000, undefined, 2);
+  const now = deps.now();
+  const from = new Date(now.getTime() - 86_400_000).toISOString();
+  const window = docs.filter((d) => d.receivedAt >= from);
+  const sum = (field: string) =>
+    window.reduce((acc, d) => acc + (((d as Record<string, unknown>)[field] as number | undefined) ?? 0), 0);
+  const first = window.map((d) => d.receivedAt).sort()[0];
+  const last = window
+    .map((d) => d.updatedAt ?? d.receivedAt)
+    .sort()
+    .pop();
+  const seconds = first && last ? Math.max(1, (Date.parse(last) - Date.parse(first)) / 1000) : 1;
+  const rate = (n: number) => Math.round((n / seconds) * 100) / 100;
+  const stage = (fields: Record<string, string>) =>
+    Object.fromEntries(Object.entries(fields).map(([name, field]) => [name, sum(field)]));
+  const stages = {
+    extract: stage({
+      documents: 'extractDoneCount',
+      records: 'extractRecords',
+      indicators: 'extractIndicators',
+      quarantined: 'extractQuarantined',
+      skipped: 'extractSkipped',
+    }),
+    validate: stage({
+      in: 'validateIn',
+      passed: 'validatePassed',
+      quarantined: 'validateQuarantined',
+      rejected: 'validateRejected',
+      failed: 'failedValidate',
+    }),
+    dedup: stage({
+      in: 'dedupIn',
+      duplicates: 'dedupDuplicates',
+      passed: 'dedupPassed',
+      failed: 'failedDedup',
+    }),
+    load: stage({ in: 'loadIn', writes: 'loadWritten', failed: 'failedLoad' }),
+  };
+  stages.extract.documents = window.filter((d) => d.extractDone).length;
+  const totals = {
+    records: sum('records'),
+    loaded: sum('loaded'),
+    duplicates: sum('duplicates'),
+    quarantined: sum('quarantined'),
+    rejected: sum('rejected'),
+    failed: sum('failed'),
+  };
+  return {
+    window: { from: first ?? from, to: last ?? now.toISOString(), seconds },
+    documents: {
+      total: window.length,
+      complete: window.filter((d) => d.status === 'complete').length,
+      processing: window.filter((d) => d.status === 'processing').length,
+    },
+    totals,
+    stages,
+    rates: {
+      recordsPerSecond: rate(totals.records),
+      extractPerSecond: rate(stages.extract.records ?? 0),
+      validatePerSecond: rate(stages.validate.in ?? 0),
+      dedupPerSecond: rate(stages.dedup.in ?? 0),
+      loadPerSecond: rate(stages.load.in ?? 0),
+    },
+  };
+}
+
+async function health(deps: QueryApiDeps) {
+  const entries = await Promise.all(
+    Object.entries(deps.tables).map(async ([name, table]) => {
+      try {
+        const out = await deps.ddb.send(new DescribeTableCommand({ TableName: table }));
+        return [
+          name,
+          out.Table?.TableStatus === 'ACTIVE' ? 'ok' : (out.Table?.TableStatus ?? 'unknown').toLowerCase(),
+        ];
+      } catch (e) {
+        return [name, `error: ${(e as Error).name}`];
+      }
+    }),
+  );
+  const dependencies = Object.fromEntries(entries) as Record<string, string>;
+  const ok = Object.values(dependencies).every((s) => s === 'ok');
+  return { status: ok ? 'ok' : 'degraded', dependencies, time: deps.now().toISOString() };
+}
+
+const ROUTES: Record<string, (deps: QueryApiDeps, event: APIGatewayProxyEvent) => Promise<unknown>> = {
+  '/indicators': listIndicators,
+  '/status/pipelines': pipelines,
+  '/status/feeds': feeds,
+  '/metrics': metrics,
+};
+
+/** The read API: GET /health (no key), /indicators, /status/pipelines, /status/feeds, /metrics. */
+export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const route = event.resource && !event.resource.includes('{proxy') ? event.resource : event.path;
+  if (event.httpMethod !== 'GET') return error(405, `method ${event.httpMethod} not allowed`);
+  if (route === '/health') return json(200, await health(deps));
+  const handler = ROUTES[route];
+  if (!handler) return error(404, `no route ${route}`);
+  const key = await checkAnyKey(deps.doc, deps.tables.feeds, header(event, 'x-api-key'));
+  if (key === 'missing') return error(401, 'missing API key: send it in the x-api-key header');
+  if (key !== 'ok') return error(403, 'API key not valid');
+  try {
+    return json(200, await handler(deps, event));
+  } catch (e) {
+    if (e instanceof BadRequestError) return error(400, e.message);
+    throw e;
+  }
+}
+
+export function createQueryApiHandler(deps: QueryApiDeps, observability?: Observability) {
+  return withMiddleware(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      return await query(deps, event);
+    } catch (e) {
+      deps.log.error('query failed', { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+      return error(500, 'internal error');
+    }
+  }, observability);
+}

@@ -1,0 +1,40 @@
+import type { SQSRecord } from 'aws-lambda';
+import type { Ledger, StageCounter } from './ledger.ts';
+import { messageHead } from './messages.ts';
+import type { Log } from './observability.ts';
+
+/** Is this the message's last receive before SQS moves it to the DLQ? */
+export function isLastAttempt(record: Pick<SQSRecord, 'attributes'>, maxReceiveCount: number): boolean {
+  return Number(record.attributes.ApproximateReceiveCount ?? '1') >= maxReceiveCount;
+}
+
+/**
+ * A message failing on its last attempt is about to go to the DLQ: count its records `failed` (once,
+ * under the same ledger key success would have used) so its document can still complete.
+ */
+export async function countFailedOnLastAttempt(
+  record: Pick<SQSRecord, 'attributes' | 'body' | 'messageId'>,
+  options: {
+    maxReceiveCount: number;
+    stagePrefix: string;
+    stageCounter: StageCounter;
+    ledger: Ledger;
+    log: Log;
+  },
+): Promise<void> {
+  if (!isLastAttempt(record, options.maxReceiveCount)) return;
+  const head = messageHead(record.body);
+  if (!head) {
+    options.log.error('unattributable message going to the DLQ', { messageId: record.messageId });
+    return;
+  }
+  await options.ledger.apply(head.documentId, `${options.stagePrefix}:${head.messageKey}`, {
+    failed: head.records,
+    [options.stageCounter]: head.records,
+  });
+  options.log.error('message going to the DLQ; its records are counted failed', {
+    documentId: head.documentId,
+    messageKey: head.messageKey,
+    records: head.records,
+  });
+}

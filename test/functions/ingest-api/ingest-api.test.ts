@@ -1,0 +1,137 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIngestApiHandler, formatForContentType } from '../../../functions/ingest-api/ingest-api.ts';
+import { registerApiKey } from '../../../functions/shared/api-keys.ts';
+import { startTestAws, type TestAws } from '../support/emulators.ts';
+import { apiEvent, context, kinesisEventFrom } from '../support/events.ts';
+import { stageDeps } from '../support/pipeline.ts';
+
+const FEED_KEY = 'feed-key-123';
+let aws: TestAws;
+
+beforeAll(async () => {
+  aws = await startTestAws();
+  await registerApiKey(aws.doc, aws.tables.feeds, 'acme-feed', FEED_KEY);
+});
+afterAll(async () => aws?.stop());
+
+const post = (
+  headers: Record<string, string>,
+  body: string | null,
+  feedId = 'acme-feed',
+  isBase64Encoded = false,
+) =>
+  apiEvent({
+    method: 'POST',
+    resource: '/feeds/{feedId}/documents',
+    path: `/feeds/${feedId}/documents`,
+    pathParameters: { feedId },
+    headers,
+    body,
+    isBase64Encoded,
+  });
+
+async function nothingWritten(): Promise<void> {
+  const objects = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucket }));
+  expect(objects.KeyCount ?? 0).toBe(0);
+  const ledger = await aws.doc.send(new ScanCommand({ TableName: aws.tables.documentLedger }));
+  expect(ledger.Items ?? []).toEqual([]);
+  expect((await kinesisEventFrom(aws)).Records).toEqual([]);
+}
+
+describe('POST /feeds/{feedId}/documents', () => {
+  const eleven = Buffer.alloc(11 * 1024 * 1024, 0x61).toString('base64');
+  it.each([
+    { name: 'no key', status: 401, event: () => post({ 'content-type': 'text/plain' }, 'x') },
+    {
+      name: 'wrong key',
+      status: 403,
+      event: () => post({ 'x-api-key': 'nope', 'content-type': 'text/plain' }, 'x'),
+    },
+    {
+      name: 'another feed',
+      status: 403,
+      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'text/plain' }, 'x', 'other-feed'),
+    },
+    {
+      name: 'unknown type',
+      status: 415,
+      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'image/png' }, 'x'),
+    },
+    { name: 'no type', status: 415, event: () => post({ 'x-api-key': FEED_KEY }, 'x') },
+    {
+      name: '11 MiB',
+      status: 413,
+      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'text/plain' }, eleven, 'acme-feed', true),
+    },
+    {
+      name: 'empty body',
+      status: 400,
+      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'text/plain' }, ''),
+    },
+    {
+      name: 'bad JSON',
+      status: 400,
+      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'application/json' }, '{"a":'),
+    },
+  ])('answers $status for $name and writes nothing', async ({ status, event }) => {
+    // Prepare
+    const handler = createIngestApiHandler(stageDeps(aws, { localMode: false }).ingest);
+
+    // Act
+    const res = await handler(event(), context);
+
+    // Assess
+    expect(res.statusCode).toBe(status);
+    expect(JSON.parse(res.body)).toHaveProperty('error');
+    await nothingWritten();
+  });
+
+  it('accepts a document: archived, ledger entry processing, claim check on the stream → 202', async () => {
+    // Prepare
+    const handler = createIngestApiHandler(stageDeps(aws, { localMode: false }).ingest);
+
+    // Act
+    const res = await handler(
+      post({ 'X-API-Key': FEED_KEY, 'Content-Type': 'text/plain; charset=utf-8' }, 'ioc 45.77.12.9'),
+      context,
+    );
+
+    // Assess
+    expect(res.statusCode).toBe(202);
+    const { documentId } = JSON.parse(res.body) as { documentId: string };
+    const ledger = await aws.doc.send(new ScanCommand({ TableName: aws.tables.documentLedger }));
+    expect(ledger.Items?.[0]).toMatchObject({
+      documentId,
+      feedId: 'acme-feed',
+      status: 'processing',
+      format: 'text',
+    });
+    const records = (await kinesisEventFrom(aws)).Records;
+    expect(records).toHaveLength(1);
+    const claim = JSON.parse(Buffer.from(records[0]?.kinesis.data ?? '', 'base64').toString('utf8'));
+    expect(claim).toMatchObject({ documentId, feedId: 'acme-feed', format: 'text', sizeBytes: 14 });
+    const objects = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucket }));
+    expect(objects.Contents?.map((o) => o.Key)).toEqual([claim.s3Key]);
+  });
+});
+
+describe('formatForContentType', () => {
+  const stix = new TextEncoder().encode('{"type":"bundle","id":"bundle--1","objects":[]}');
+  const plain = new TextEncoder().encode('{"data":[]}');
+  it.each([
+    ['application/stix+json;version=2.1', plain, 'stix'],
+    ['application/taxii+json', plain, 'stix'],
+    ['application/json', stix, 'stix'],
+    ['application/json; charset=utf-8', plain, 'json'],
+    ['text/csv', plain, 'csv'],
+    ['Application/XML', plain, 'xml'],
+    ['application/rss+xml', plain, 'rss'],
+    ['text/plain', plain, 'text'],
+    ['image/png', plain, undefined],
+    [undefined, plain, undefined],
+  ] as const)('%s → %s', (contentType, body, format) => {
+    expect(formatForContentType(contentType, body)).toBe(format);
+  });
+});

@@ -1,0 +1,119 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildIndicator } from '../../../functions/domain/build.ts';
+import { type Indicator, TLP_LEVELS } from '../../../functions/domain/indicator.ts';
+import { mergeIndicator, type StoredIndicator, sameContent } from '../../../functions/load/merge.ts';
+
+const base = buildIndicator({
+  type: 'domain',
+  value: 'evil.example.net',
+  source: { feedId: 'a', format: 'stix', receivedAt: '2026-01-01T00:00:00.000Z' },
+});
+if (!base.ok) throw new Error(base.reason);
+const template = base.value;
+
+const reportArb: fc.Arbitrary<Indicator> = fc
+  .record({
+    feedId: fc.constantFrom('feed-a', 'feed-b', 'feed-c'),
+    day: fc.integer({ min: 1, max: 28 }),
+    tlp: fc.option(fc.constantFrom(...TLP_LEVELS), { nil: undefined }),
+    confidence: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+    names: fc.uniqueArray(fc.constantFrom('Emotet', 'QakBot', 'IcedID'), { maxLength: 3 }),
+    labels: fc.uniqueArray(fc.constantFrom('c2', 'malware', 'phishing'), { maxLength: 3 }),
+    revoked: fc.boolean(),
+    validUntil: fc.option(fc.constantFrom('2027-01-01T00:00:00.000Z', '2028-06-01T00:00:00.000Z'), {
+      nil: undefined,
+    }),
+  })
+  .map((r) => {
+    const ind: Indicator = {
+      ...template,
+      source: {
+        ...template.source,
+        feedId: r.feedId,
+        receivedAt: `2026-02-${String(r.day).padStart(2, '0')}T00:00:00.000Z`,
+      },
+      names: r.names,
+      labels: r.labels,
+      revoked: r.revoked,
+    };
+    if (r.tlp) ind.tlp = r.tlp;
+    if (r.confidence !== undefined) ind.confidence = r.confidence;
+    if (r.validUntil) ind.validUntil = r.validUntil;
+    return ind;
+  });
+
+const fold = (reports: Indicator[], start?: StoredIndicator) =>
+  reports.reduce<StoredIndicator | undefined>((acc, r) => mergeIndicator(acc, r), start) as StoredIndicator;
+
+const RANK = Object.fromEntries(TLP_LEVELS.map((t, i) => [t, i]));
+
+describe('mergeIndicator', () => {
+  it('gives the same item whatever order the reports arrive in', () => {
+    fc.assert(
+      fc.property(
+        fc.array(reportArb, { minLength: 1, maxLength: 6 }),
+        fc.func(fc.integer()),
+        (reports, key) => {
+          const shuffled = [...reports].sort((x, y) => key(x) - key(y));
+          expect(sameContent(fold(reports), fold(shuffled))).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('changes nothing when a report is replayed', () => {
+    fc.assert(
+      fc.property(fc.array(reportArb, { minLength: 1, maxLength: 6 }), fc.nat(), (reports, pick) => {
+        const once = fold(reports);
+        const replay = reports[pick % reports.length] as Indicator;
+        expect(sameContent(once, mergeIndicator(once, replay))).toBe(true);
+      }),
+    );
+  });
+
+  it('never lowers TLP and keeps names and labels as sets', () => {
+    fc.assert(
+      fc.property(fc.array(reportArb, { minLength: 1, maxLength: 6 }), reportArb, (reports, next) => {
+        const before = fold(reports);
+        const after = mergeIndicator(before, next);
+        if (before.tlp) expect(RANK[after.tlp as string]).toBeGreaterThanOrEqual(RANK[before.tlp] as number);
+        expect(after.names).toEqual([...new Set([...before.names, ...next.names])].sort());
+        expect(after.labels).toEqual([...new Set([...before.labels, ...next.labels])].sort());
+        expect(after.firstSeen <= before.firstSeen && after.lastSeen >= before.lastSeen).toBe(true);
+        if (before.revoked) expect(after.revoked).toBe(true);
+      }),
+    );
+  });
+
+  it('keeps one entry per source with first/last seen and sightings', () => {
+    const a1 = {
+      ...template,
+      source: { ...template.source, feedId: 'a', receivedAt: '2026-02-01T00:00:00.000Z' },
+      confidence: 40,
+    };
+    const a2 = {
+      ...template,
+      source: { ...template.source, feedId: 'a', receivedAt: '2026-02-05T00:00:00.000Z' },
+      confidence: 90,
+    };
+    const b1 = {
+      ...template,
+      source: { ...template.source, feedId: 'b', receivedAt: '2026-02-03T00:00:00.000Z' },
+      confidence: 60,
+    };
+    const merged = fold([a2, b1, a1]);
+    expect(merged.sources.a).toMatchObject({
+      firstSeen: '2026-02-01T00:00:00.000Z',
+      lastSeen: '2026-02-05T00:00:00.000Z',
+      confidence: 90,
+      sightings: 2,
+    });
+    expect(merged.sources.b).toMatchObject({ sightings: 1, confidence: 60 });
+    expect(merged.confidence).toBe(90);
+    expect([merged.firstSeen, merged.lastSeen]).toEqual([
+      '2026-02-01T00:00:00.000Z',
+      '2026-02-05T00:00:00.000Z',
+    ]);
+  });
+});
