@@ -80,7 +80,11 @@ export type Indicator = z.infer<typeof IndicatorSchema>;
 
 const TLP_RANK: Record<Tlp, number> = { clear: 0, green: 1, amber: 2, 'amber+strict': 3, red: 4 };
 
-/** The more restrictive of two TLP levels (an absent level never lowers one that is set). */
+/**
+ * The more restrictive of two TLP levels (an absent level never lowers one that is set).
+ *
+ * @example mostRestrictiveTlp('green', 'amber') // 'amber'
+ */
 export function mostRestrictiveTlp(a: Tlp | undefined, b: Tlp | undefined): Tlp | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;

@@ -47,11 +47,15 @@ export interface ExtractResult {
 // Defanging tokens allowed where a dot, at-sign or scheme separator would be.
 const DOT = String.raw`(?:\.|\[\s*(?:\.|dot)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\})`;
 const AT = String.raw`(?:@|\[\s*(?:@|at)\s*\]|\(\s*(?:@|at)\s*\)|\{\s*(?:@|at)\s*\})`;
-const LABEL = `[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?`;
-const HOST = `(?:${LABEL}${DOT})+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})`;
+// Host names, internationalized ones as written too (`bücher.de`, homoglyphs such as Cyrillic `аpple.com`);
+// the patterns using them carry flag `u`, and the normalizer turns them into punycode.
+const NAME_CHAR = String.raw`\p{L}\p{N}\p{M}`;
+const LABEL = String.raw`[\p{L}\p{N}](?:[${NAME_CHAR}_-]{0,61}[${NAME_CHAR}])?`;
+const HOST = String.raw`(?:${LABEL}${DOT})+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59}|[\p{L}\p{M}]{2,63})`;
 const DEFANG_TOKEN = String.raw`\[\s*(?:\.|dot|:|@|at|\/\/|:\/\/)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\}`;
-const SCHEME = String.raw`(?:h(?:xx|tt|xt|tx)ps?|meow|s?ftps?|fxps?)(?:\[\s*:\s*\/\/\s*\]|\[\s*:\s*\]\s*\/\/|:\/\/|\[\/\/\])`;
+const SCHEME = String.raw`(?:h(?:xx|tt|xt|tx)ps?|meow|s?ftps?|fxps?)(?:\[\s*:\s*\/\/\s*\]|\[\s*:\s*\]\s*\/\/|:\/\/|:?\[\s*\/\/\s*\])`;
 const IPV4 = String.raw`(?:\d{1,3}${DOT}){3}\d{1,3}`;
+const URL_CHAR = String.raw`${DEFANG_TOKEN}|[^\s<>"'\`\[\]{}|\\^]`;
 
 interface Pattern {
   type: IndicatorType | 'hash' | 'ip';
@@ -64,14 +68,18 @@ const PATTERNS: Pattern[] = [
   {
     type: 'url',
     priority: 9,
-    regex: new RegExp(String.raw`\b${SCHEME}(?:${DEFANG_TOKEN}|[^\s<>"'\`\[\]{}|\\^])+`, 'gi'),
+    // A bracketed IPv6 host (`http://[2001:db8::1]/x`) is the one place a URL may hold `[` and `]`;
+    // elsewhere a bracket ends it, which also cuts AsciiDoc `url[label]` links at the label.
+    regex: new RegExp(String.raw`\b${SCHEME}(?:\[[0-9a-f:.]{2,45}\](?:${URL_CHAR})*|(?:${URL_CHAR})+)`, 'gi'),
   },
   {
     type: 'email',
     priority: 8,
     regex: new RegExp(
-      String.raw`(?<![\w.+%-])[a-z0-9][a-z0-9._%+-]{0,63}${AT}${HOST}(?![\w-]|${DOT}\w)`,
-      'gi',
+      // A non-ASCII mailbox (`jürgen@…`) is matched whole so that it is quarantined with a reason rather
+      // than reported from its first ASCII letter on.
+      String.raw`(?<![${NAME_CHAR}_.+%-])[\p{L}\p{N}][${NAME_CHAR}._%+-]{0,63}${AT}${HOST}(?![${NAME_CHAR}_-]|${DOT}[${NAME_CHAR}])`,
+      'giu',
     ),
   },
   {
@@ -88,7 +96,7 @@ const PATTERNS: Pattern[] = [
   {
     type: 'ip',
     priority: 6,
-    regex: new RegExp(String.raw`(?<![\w.])${IPV4}(?:\/\d{1,3})?(?![\w]|${DOT}\d)`, 'gi'),
+    regex: new RegExp(String.raw`(?<![\w.])(?<!${DOT})${IPV4}(?:\/\d{1,3})?(?![\w]|${DOT}\d)`, 'gi'),
   },
   {
     type: 'ipv6',
@@ -106,7 +114,12 @@ const PATTERNS: Pattern[] = [
   {
     type: 'domain',
     priority: 3,
-    regex: new RegExp(String.raw`(?<![\w@.\\/-])${HOST}(?![\w-]|${DOT}\w)`, 'gi'),
+    // Not right after a dot, plain or defanged: a name is matched from its first label only, which also
+    // keeps a long run of `a[.]a[.]…` from being rescanned from every label (quadratic time).
+    regex: new RegExp(
+      String.raw`(?<![${NAME_CHAR}_@.\\/-])(?<!${DOT})${HOST}(?![${NAME_CHAR}_-]|${DOT}[${NAME_CHAR}])`,
+      'giu',
+    ),
   },
   {
     type: 'filename',
@@ -116,8 +129,36 @@ const PATTERNS: Pattern[] = [
   },
 ];
 
+// A dotted quad right after one of these words is a version or build number, not an address.
+const VERSION_BEFORE = /(?:version|\bver\.?|\bbuild|\brelease|firmware|\bv)\s*:?\s*$/i;
+
+/**
+ * Country and generic TLDs that are also everyday file extensions. Written plainly (not defanged) as
+ * `name.ext`, they are file names in a report (`README.md`, `setup.py`, `invoice.zip`), not domains;
+ * `evil[.]zip` or `cdn.evil.zip` still count as domains.
+ */
+const FILE_EXTENSION_TLDS = new Set([
+  'zip',
+  'mov',
+  'py',
+  'md',
+  'sh',
+  'rs',
+  'pl',
+  'ps',
+  'pm',
+  'cab',
+  'so',
+  'ai',
+]);
+
+function looksLikeFileName(raw: string): boolean {
+  const dot = raw.indexOf('.');
+  if (dot < 0 || raw.indexOf('.', dot + 1) >= 0) return false;
+  return FILE_EXTENSION_TLDS.has(raw.slice(dot + 1).toLowerCase());
+}
+
 const HASH_BY_LENGTH: Record<number, IndicatorType> = { 32: 'md5', 40: 'sha1', 64: 'sha256', 128: 'sha512' };
-const TRAILING = /[.,;:!?'")\]}>]+$/;
 
 interface Candidate {
   type: IndicatorType;
@@ -176,11 +217,14 @@ function classify(pattern: Pattern, match: string, offset: number, text: string)
     if (!t) return undefined;
     type = t;
   } else if (pattern.type === 'ip') {
-    if (/version\s*$|\bv\s*$/i.test(text.slice(Math.max(0, offset - 10), offset))) return undefined;
+    if (VERSION_BEFORE.test(text.slice(Math.max(0, offset - 12), offset))) return undefined;
     type = raw.includes('/') ? 'cidr' : 'ipv4';
   } else if (pattern.type === 'ipv6') {
     if (!plausibleIpv6(raw)) return undefined;
     type = 'ipv6';
+  } else if (pattern.type === 'domain') {
+    if (looksLikeFileName(raw)) return undefined;
+    type = 'domain';
   } else if (pattern.type === 'ssdeep') {
     const blocksize = Number(raw.slice(0, raw.indexOf(':')));
     if (!isSsdeepBlocksize(blocksize)) return undefined;
@@ -191,29 +235,36 @@ function classify(pattern: Pattern, match: string, offset: number, text: string)
   return { type, raw, offset, priority: pattern.priority };
 }
 
-/** Strip sentence punctuation after a URL or path, keeping brackets that open inside it. */
-function trimTrailing(raw: string): string {
-  let out = raw;
-  for (;;) {
-    const m = TRAILING.exec(out);
-    if (!m) return out;
-    let cut = out.length - m[0].length;
-    // Keep a closing bracket that balances one opened inside the value (`/wiki/Foo_(bar)`).
-    for (let i = cut; i < out.length; i++) {
-      const ch = out[i];
-      const open = ch === ')' ? '(' : ch === ']' ? '[' : ch === '}' ? '{' : undefined;
-      if (open && countOf(out.slice(0, i), open) > countOf(out.slice(0, i), ch as string)) cut = i + 1;
-      else break;
-    }
-    if (cut === out.length) return out;
-    out = out.slice(0, cut);
-  }
-}
+/** Characters that end a sentence or close a quote or bracket, when they trail a URL or path. */
+const TRAILING = new Set(['.', ',', ';', ':', '!', '?', "'", '"', ')', ']', '}', '>']);
+const OPENER: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
 
-function countOf(s: string, ch: string): number {
-  let n = 0;
-  for (const c of s) if (c === ch) n++;
-  return n;
+/**
+ * Strip sentence punctuation after a URL or path, keeping closing brackets that balance one opened inside
+ * it (`/wiki/Foo_(bar)`). One backward scan and one count: a regex or a count per trailing character
+ * goes quadratic on hostile input such as a URL followed by thousands of dots.
+ */
+function trimTrailing(raw: string): string {
+  let runStart = raw.length;
+  while (runStart > 0 && TRAILING.has(raw.charAt(runStart - 1))) runStart--;
+  if (runStart === raw.length) return raw;
+  const balance: Record<string, number> = { '(': 0, '[': 0, '{': 0 };
+  for (let i = 0; i < runStart; i++) {
+    const ch = raw.charAt(i);
+    if (ch in balance) balance[ch] = (balance[ch] ?? 0) + 1;
+    else if (Object.hasOwn(OPENER, ch)) {
+      const open = OPENER[ch] as string;
+      balance[open] = (balance[open] ?? 0) - 1;
+    }
+  }
+  let cut = runStart;
+  while (cut < raw.length) {
+    const open = OPENER[raw.charAt(cut)];
+    if (open === undefined || (balance[open] ?? 0) <= 0) break;
+    balance[open] = (balance[open] ?? 0) - 1;
+    cut++;
+  }
+  return raw.slice(0, cut);
 }
 
 function plausibleIpv6(raw: string): boolean {
@@ -265,8 +316,11 @@ function normalizeCandidate(c: Candidate): Result<string> {
 }
 
 /**
- * Turn extraction results into parse events: one indicator per distinct (type, value), one quarantine
- * record per rejected candidate. Shared by the text format and the RSS/Atom items.
+ * Turn extraction results into parse events: one indicator per distinct (type, value) (a skip record
+ * instead when the feed's type filter leaves the type out), one quarantine record per rejected candidate.
+ * Shared by the text format and the RSS/Atom items.
+ *
+ * @example [...textEvents('C2 198.51.100.7', options, { format: 'text' })][0]?.kind // 'indicator'
  */
 export function* textEvents(
   text: string,
@@ -284,8 +338,20 @@ export function* textEvents(
   const ref = (offset: number) => `${provenance.baseRef ?? ''}offset:${offset}`;
   for (const hit of hits) {
     const key = `${hit.type}:${hit.value}`;
-    if (seen.has(key) || !typeAllowed(options, hit.type)) continue;
+    if (seen.has(key)) continue;
     seen.add(key);
+    if (!typeAllowed(options, hit.type)) {
+      // Counted, not dropped: the summary must add up to what the document held.
+      yield {
+        kind: 'skip',
+        record: {
+          reason: `type ${hit.type} is not in the feed's type filter`,
+          objectId: provenance.objectId,
+          rawRef: ref(hit.offset),
+        },
+      };
+      continue;
+    }
     const built = buildIndicator({
       ...defaults,
       type: hit.type,

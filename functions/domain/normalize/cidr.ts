@@ -3,6 +3,8 @@ import { parseIpv4Octets, quote } from './ipv4.ts';
 import { formatIpv6, parseIpv6Groups } from './ipv6.ts';
 import { refang } from './refang.ts';
 
+const PREFIX = /^(?:0|[1-9]\d{0,2})$/;
+
 /**
  * An IPv4 or IPv6 network in CIDR notation, written as its network address (host bits cleared) and an
  * in-range prefix.
@@ -15,8 +17,7 @@ export function normalizeCidr(input: string): Result<string> {
   if (slash < 0) return fail(`expected address/prefix, found ${quote(text)} without a prefix`);
   const address = text.slice(0, slash);
   const prefixText = text.slice(slash + 1);
-  if (!/^(?:0|[1-9]\d{0,2})$/.test(prefixText))
-    return fail(`expected a decimal prefix length, found ${quote(prefixText)}`);
+  if (!PREFIX.test(prefixText)) return fail(`expected a decimal prefix length, found ${quote(prefixText)}`);
   const prefix = Number(prefixText);
   const octets = parseIpv4Octets(address);
   if (octets) {

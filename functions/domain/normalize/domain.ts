@@ -26,6 +26,8 @@ const RESERVED_TLDS = new Set([
 const RESERVED_DOMAINS = new Set(['example.com', 'example.net', 'example.org', 'home.arpa']);
 
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+const TOP_LABEL = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
 
 /**
  * A DNS name: refanged, lower case, trailing dot dropped, IDN labels as punycode, every label valid.
@@ -37,7 +39,9 @@ export function normalizeDomain(input: string, options: DomainOptions = {}): Res
   let text = refang(input.trim());
   if (text.endsWith('.')) text = text.slice(0, -1);
   if (text.length === 0) return fail('expected a domain name, found an empty value');
-  const ascii = /^[\x21-\x7e]+$/.test(text) ? text.toLowerCase() : domainToASCII(text);
+  // ASCII input skips the IDNA mapping unless it carries punycode, which must decode to be a real name.
+  const lower = PRINTABLE_ASCII.test(text) ? text.toLowerCase() : undefined;
+  const ascii = lower !== undefined && !lower.includes('xn--') ? lower : domainToASCII(text);
   if (!ascii)
     return fail(`expected a domain name, found ${quote(text)} (not a valid internationalized name)`);
   if (ascii.length > 253) return fail(`domain name longer than 253 characters: ${quote(ascii)}`);
@@ -48,7 +52,7 @@ export function normalizeDomain(input: string, options: DomainOptions = {}): Res
     if (!LABEL.test(label)) return fail(`invalid label ${quote(label)} in domain ${quote(ascii)}`);
   }
   const tld = labels[labels.length - 1] ?? '';
-  if (!/^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(tld)) {
+  if (!TOP_LABEL.test(tld)) {
     return fail(`top-level label ${quote(tld)} of ${quote(ascii)} is not alphabetic`);
   }
   const reserved = isReservedDomain(ascii, tld);

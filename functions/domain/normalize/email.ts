@@ -3,6 +3,7 @@ import { type DomainOptions, normalizeDomain } from './domain.ts';
 import { quote } from './ipv4.ts';
 import { refang } from './refang.ts';
 
+const MAILTO = /^mailto:/i;
 const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 
 /**
@@ -12,7 +13,7 @@ const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-
  * @example normalizeEmail('Phish[at]Evil[.]com') // { ok: true, value: 'phish@evil.com' }
  */
 export function normalizeEmail(input: string, options: DomainOptions = {}): Result<string> {
-  const text = refang(input.trim()).replace(/^mailto:/i, '');
+  const text = refang(input.trim()).replace(MAILTO, '');
   const at = text.lastIndexOf('@');
   if (at <= 0 || at === text.length - 1) return fail(`expected local@domain, found ${quote(text)}`);
   const local = text.slice(0, at).toLowerCase();

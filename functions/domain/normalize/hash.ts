@@ -6,6 +6,8 @@ export type HashType = 'md5' | 'sha1' | 'sha256' | 'sha512' | 'ja3';
 /** Hex digits each hash type has. JA3 fingerprints are MD5 digests. */
 export const HASH_LENGTH: Record<HashType, number> = { md5: 32, sha1: 40, sha256: 64, sha512: 128, ja3: 32 };
 
+const HEX = /^[0-9a-fA-F]+$/;
+
 /**
  * A hex digest of the right length for its type, in lower case.
  *
@@ -14,7 +16,7 @@ export const HASH_LENGTH: Record<HashType, number> = { md5: 32, sha1: 40, sha256
 export function normalizeHash(type: HashType, input: string): Result<string> {
   const text = input.trim();
   const length = HASH_LENGTH[type];
-  if (text.length !== length || !/^[0-9a-fA-F]+$/.test(text)) {
+  if (text.length !== length || !HEX.test(text)) {
     return fail(`expected ${length} hex digits for ${type}, found ${quote(text)}`);
   }
   return ok(text.toLowerCase());

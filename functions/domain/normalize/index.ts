@@ -1,5 +1,5 @@
 import type { IndicatorType } from '../indicator.ts';
-import type { Result } from '../result.ts';
+import { fail, type Result } from '../result.ts';
 import { normalizeCidr } from './cidr.ts';
 import { type DomainOptions, normalizeDomain } from './domain.ts';
 import { normalizeEmail } from './email.ts';
@@ -60,7 +60,9 @@ export function normalize(
   value: string,
   options: NormalizeOptions = {},
 ): Result<string> {
-  const normalizer = NORMALIZERS[type];
-  if (typeof value !== 'string') return { ok: false, reason: `expected a string value for ${type}` };
+  // Callers in plain JSON land can hand over anything; the types only promise what well-typed code sends.
+  const normalizer = Object.hasOwn(NORMALIZERS, type) ? NORMALIZERS[type] : undefined;
+  if (normalizer === undefined) return fail(`unknown indicator type ${JSON.stringify(String(type))}`);
+  if (typeof value !== 'string') return fail(`expected a string value for ${type}`);
   return normalizer(value, options);
 }

@@ -15,38 +15,87 @@ export function normalizeIpv6(input: string): Result<string> {
   return groups ? ok(formatIpv6(groups)) : fail(`expected an IPv6 address, found ${quote(text)}`);
 }
 
-/** The eight 16-bit groups of an IPv6 address, or undefined when the text is not one. */
+/**
+ * The eight 16-bit groups of an IPv6 address, or undefined when the text is not one.
+ *
+ * @example parseIpv6Groups('2001:db8::1') // [0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]
+ */
 export function parseIpv6Groups(text: string): number[] | undefined {
-  if (text.length < 2 || text.length > 45 || !/^[0-9A-Fa-f:.]+$/.test(text)) return undefined;
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(':') : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  if (text.length < 2 || text.length > 45) return undefined;
+  const gap = text.indexOf('::');
   const groups: number[] = [];
-  const pushGroups = (parts: string[], allowIpv4Tail: boolean): boolean => {
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i] ?? '';
-      if (allowIpv4Tail && i === parts.length - 1 && part.includes('.')) {
-        const octets = parseIpv4Octets(part);
-        if (!octets) return false;
-        groups.push(((octets[0] ?? 0) << 8) | (octets[1] ?? 0), ((octets[2] ?? 0) << 8) | (octets[3] ?? 0));
-      } else {
-        if (!/^[0-9A-Fa-f]{1,4}$/.test(part)) return false;
-        groups.push(Number.parseInt(part, 16));
-      }
-    }
-    return true;
-  };
-  if (!pushGroups(head, halves.length === 1)) return undefined;
+  if (gap < 0) {
+    if (!readGroups(text, 0, text.length, true, groups)) return undefined;
+    return groups.length === 8 ? groups : undefined;
+  }
+  if (text.indexOf('::', gap + 2) >= 0) return undefined;
+  if (!readGroups(text, 0, gap, false, groups)) return undefined;
   const headCount = groups.length;
-  if (!pushGroups(tail, true)) return undefined;
-  if (halves.length === 1) return groups.length === 8 ? groups : undefined;
+  if (!readGroups(text, gap + 2, text.length, true, groups)) return undefined;
   const missing = 8 - groups.length;
   if (missing < 1) return undefined;
-  return [...groups.slice(0, headCount), ...new Array<number>(missing).fill(0), ...groups.slice(headCount)];
+  groups.splice(headCount, 0, ...ZEROS.slice(0, missing));
+  return groups;
 }
 
-/** RFC 5952 text for eight groups. */
+const ZEROS: readonly number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+
+/**
+ * Append the colon-separated hex groups of `text[start, end)` to `groups` (nothing for an empty range);
+ * the last group may be a dotted quad when `allowIpv4Tail`. False when any group is malformed.
+ */
+function readGroups(
+  text: string,
+  start: number,
+  end: number,
+  allowIpv4Tail: boolean,
+  groups: number[],
+): boolean {
+  if (start === end) return true;
+  let from = start;
+  for (;;) {
+    let to = text.indexOf(':', from);
+    // Within the head, the first colon of `::` sits exactly at `end`.
+    if (to < 0) to = end;
+    if (to === end && allowIpv4Tail && text.lastIndexOf('.', end - 1) >= from) {
+      const octets = parseIpv4Octets(text.slice(from, end));
+      if (!octets) return false;
+      groups.push(((octets[0] ?? 0) << 8) | (octets[1] ?? 0), ((octets[2] ?? 0) << 8) | (octets[3] ?? 0));
+      return true;
+    }
+    const group = hexGroup(text, from, to);
+    if (group < 0) return false;
+    groups.push(group);
+    if (to === end) return true;
+    from = to + 1;
+  }
+}
+
+/** The value of 1–4 hex digits in `text[from, to)`, or -1. */
+function hexGroup(text: string, from: number, to: number): number {
+  if (to - from < 1 || to - from > 4) return -1;
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const digit =
+      c >= 0x30 && c <= 0x39
+        ? c - 0x30
+        : c >= 0x61 && c <= 0x66
+          ? c - 0x57
+          : c >= 0x41 && c <= 0x46
+            ? c - 0x37
+            : -1;
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+/**
+ * RFC 5952 text for eight groups.
+ *
+ * @example formatIpv6([0x2001, 0xdb8, 0, 0, 1, 0, 0, 1]) // '2001:db8::1:0:0:1'
+ */
 export function formatIpv6(groups: readonly number[]): string {
   // IPv4-mapped (::ffff:a.b.c.d) keeps the dotted tail, as RFC 5952 section 5 recommends.
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {

@@ -1,7 +1,7 @@
 /**
  * Undo the usual ways analysts "defang" network indicators so they cannot be clicked:
  * `hxxp`, `hXXps`, `meow`, `fxp` schemes; `[.]` `(.)` `{.}` `[dot]` `(dot)` `\.`; `[@]` `[at]` `(at)`;
- * `[:]`, `[://]`; spaces inside the brackets. Text without defanging comes back unchanged.
+ * `[:]`, `[://]`, `[//]`; spaces inside the brackets. Text without defanging comes back unchanged.
  *
  * @example refang('hxxps://evil[.]example[.]com') // 'https://evil.example.com'
  */
@@ -10,8 +10,7 @@ export function refang(input: string): string {
   return input
     .replace(
       SCHEME,
-      (_m, scheme: string, s: string | undefined) =>
-        `${SCHEME_MAP[scheme.toLowerCase()] ?? scheme}${s ?? ''}`,
+      (_m, scheme: string, s: string) => `${SCHEME_MAP[scheme.toLowerCase()] ?? scheme}${s.toLowerCase()}`,
     )
     .replace(SEPARATOR, '://')
     .replace(COLON, ':')
@@ -29,8 +28,10 @@ const SCHEME_MAP: Record<string, string> = {
 
 // Cheap pre-check so the common (fanged) case costs one regex test.
 const DEFANG_HINT = /[[({\\]|hxxp|hxtp|htxp|meow|fxp/i;
-const SCHEME = /\b(hxxp|hxtp|htxp|meow|fxp)(s?)(?=\[?:)/gi;
-const SEPARATOR = /\[\s*:\s*\/\/\s*\]|\[\s*:\s*\]\s*\/\/|\[\s*\/\/\s*\]/g;
+// The scheme is refanged only before a separator (`:`, `[:]`, `[ :// ]`, `[//]`), so prose such as
+// "meowing" stays as written.
+const SCHEME = /\b(hxxp|hxtp|htxp|meow|fxp)(s?)(?=:|\[\s*(?::|\/\/))/gi;
+const SEPARATOR = /\[\s*:\s*\/\/\s*\]|\[\s*:\s*\]\s*\/\/|:?\[\s*\/\/\s*\]/g;
 const COLON = /\[\s*:\s*\]/g;
 const DOT = /\[\s*(?:\.|dot)\s*\]|\(\s*(?:\.|dot)\s*\)|\{\s*(?:\.|dot)\s*\}|\\\./gi;
 const AT = /\[\s*(?:@|at)\s*\]|\(\s*(?:@|at)\s*\)|\{\s*(?:@|at)\s*\}/gi;
