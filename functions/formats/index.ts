@@ -1,6 +1,13 @@
 import type { Format } from '../domain/indicator.ts';
+import { csvParser } from './csv.ts';
+import { parseCsvStream } from './csv-stream.ts';
+import { jsonParser } from './json.ts';
+import { mispFeedParser, mispParser } from './misp/index.ts';
+import { rssParser } from './rss.ts';
+import { stixParser } from './stix/index.ts';
 import { textParser } from './text.ts';
 import { DocumentError, type FormatParser, type ParseEvent, type ParseOptions } from './types.ts';
+import { xmlParser } from './xml.ts';
 
 export * from './types.ts';
 
@@ -10,6 +17,13 @@ export * from './types.ts';
  */
 const PARSERS: Partial<Record<Format, FormatParser>> = {
   text: textParser,
+  stix: stixParser,
+  csv: { ...csvParser, parseStream: (open, options) => parseCsvStream(open, options) },
+  json: jsonParser,
+  xml: xmlParser,
+  rss: rssParser,
+  misp: mispParser,
+  'misp-feed': mispFeedParser,
 };
 
 /** Structured formats first, most specific first; text is the fallback. */

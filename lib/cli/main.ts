@@ -15,6 +15,28 @@ const COMMANDS: Record<string, Command> = {
       'cti-ingest parse FILE [--format auto|stix|misp|misp-feed|csv|json|xml|rss|text] [--preset NAME] [--feed-config F] [--feed ID] [--quarantine FILE]',
     run: async () => (await import('./parse.ts')).runParse,
   },
+  taxii: {
+    summary: 'pull a TAXII 2.1 collection into a STIX 2.1 bundle, resumable with --state',
+    usage:
+      'cti-ingest taxii pull API_ROOT_URL --collection ID [--added-after T] [--user U --password P | --token T] [--state FILE] [--out FILE]',
+    run: async () => (await import('./taxii.ts')).runTaxii,
+  },
+  local: {
+    summary:
+      'run the whole pipeline on this machine (emulators), ingest the samples, serve the API (npm start)',
+    usage: 'cti-ingest local [--once] [--port 3000] [--api-key KEY] [--timeout SECONDS]',
+    run: async () => (await import('./local.ts')).runLocal,
+  },
+  push: {
+    summary: 'push documents to the ingest API, the content type from each file format',
+    usage: 'cti-ingest push FILE… --endpoint URL --api-key KEY [--feed ID]',
+    run: async () => (await import('./push.ts')).runPush,
+  },
+  bench: {
+    summary: 'measure per-stage indicators/s on one core and the end-to-end rate (npm run bench)',
+    usage: 'cti-ingest bench [--json] [--quick]',
+    run: async () => (await import('./bench.ts')).runBench,
+  },
 };
 
 const HELP = `cti-ingest — threat-intelligence ingestion pipeline

@@ -1,6 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { type Format, FormatSchema } from '../../functions/domain/indicator.ts';
@@ -17,6 +16,13 @@ export async function runParse(args: string[]): Promise<number> {
   const feedConfig = values['feed-config']
     ? await loadFeedConfig(values['feed-config'], values.feed)
     : undefined;
+  if ((format ?? feedConfig?.format) === 'misp-feed')
+    return (await import('./misp-feed.ts')).runMispFeedParse(file, {
+      feedId: values.feed ?? feedConfig?.id ?? 'cli',
+      receivedAt: new Date().toISOString(),
+      feedConfig,
+      quarantine: values.quarantine,
+    });
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -32,7 +38,7 @@ export async function runParse(args: string[]): Promise<number> {
     feedConfig,
   });
   const out = new LineWriter(process.stdout);
-  const quarantine = values.quarantine ? new LineWriter(createWriteStream(values.quarantine)) : undefined;
+  const quarantine = values.quarantine ? new LineWriter(await openForWriting(values.quarantine)) : undefined;
   const summary = emptySummary();
   for (const event of events) {
     count(summary, event);
@@ -43,6 +49,17 @@ export async function runParse(args: string[]): Promise<number> {
   await quarantine?.end(true);
   process.stderr.write(`${JSON.stringify({ ...summary, format: chosen })}\n`);
   return 0;
+}
+
+/** Open an output file up front, so an unwritable path is a usage error before any parsing. */
+async function openForWriting(path: string): Promise<Writable> {
+  try {
+    return (await open(path, 'w')).createWriteStream();
+  } catch (error) {
+    throw new UsageError(
+      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
 }
 
 function parseArgsOrThrow(args: string[]) {

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  const began = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/cti-ingest.ts', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - began }));
+  });
+}
+
+describe('a new user running `cti-ingest local --once` (npm start -- --once)', () => {
+  it('ingests every bundled sample, prints the summary, the endpoint, the key and curl commands, and exits 0', async () => {
+    // Prepare: the documented command, on port 3000 unless something else holds it on this machine.
+    const args = ['local', '--once', ...((await portIsFree(3000)) ? [] : ['--port', '0'])];
+    // Act
+    const { code, stdout, stderr, ms } = await run(args);
+    // Assess
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(
+      /Document\s+Format\s+Status\s+Records\s+Loaded\s+Duplicates\s+Quarantined\s+Rejected\s+DLQ/,
+    );
+    expect(stdout).toMatch(/Total \(\d+ documents\)/);
+    expect(stdout).toMatch(/indicators\/s/);
+    expect(stdout).toMatch(/API endpoint: http:\/\/127\.0\.0\.1:\d+/);
+    expect(stdout).toMatch(/API key: +cti-local-[0-9a-f]{32}/);
+    expect(stdout).toContain("curl -s -H 'x-api-key: cti-local-");
+    expect(stdout).toContain('every sample document is complete');
+    expect(ms).toBeLessThan(60_000);
+  });
+
+  it('exits 1 and says what is missing when the samples do not complete in time', async () => {
+    // Act
+    const { code, stderr } = await run(['local', '--once', '--port', '0', '--timeout', '0.2']);
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/cti-ingest local --once: \d+ of \d+ documents were not complete after 0\.2 s/);
+  });
+
+  it('exits 2 with a clear message when its port is taken', async () => {
+    // Prepare
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    // Act
+    const { code, stderr } = await run(['local', '--once', '--port', String(port)]);
+    blocker.close();
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toContain(`cannot listen on 127.0.0.1:${port}: the port is taken`);
+  });
+});

@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Format } from '../../functions/domain/indicator.ts';
+import { supportedFormats } from '../../functions/formats/index.ts';
+import { CONTENT_TYPES } from '../../lib/local/content-types.ts';
+import { conserved } from '../../lib/local/summary.ts';
+import { pipelineClient } from './pipeline-client.ts';
+
+const client = pipelineClient();
+afterAll(() => client.close());
+
+const read = (path: string): Buffer => readFileSync(new URL(`../../${path}`, import.meta.url));
+
+interface Case {
+  file: string;
+  format: Format;
+  /** Indicators the document certainly yields (public, non-benign values). */
+  expected: { type: string; value: string }[];
+  /** Records known to be invalid, which must be quarantined with a reason. */
+  minQuarantined: number;
+}
+
+/** One document per format: the bundled samples and real feed files from the corpus (test/fixtures/feeds). */
+const CASES: Case[] = [
+  {
+    file: 'samples/stix-bundle.json',
+    format: 'stix',
+    expected: [
+      { type: 'ipv4', value: '185.220.101.47' },
+      { type: 'domain', value: 'cdn.silverloader-update.net' },
+      { type: 'url', value: 'http://cdn.silverloader-update.net/p/stage2.bin' },
+      { type: 'sha256', value: '4c1a8b2e3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9' },
+    ],
+    minQuarantined: 1,
+  },
+  {
+    file: 'samples/misp-event.json',
+    format: 'misp',
+    expected: [
+      { type: 'domain', value: 'login-micros0ft.com' },
+      { type: 'ipv4', value: '45.142.212.100' },
+      { type: 'email', value: 'invoices@accounts-billing.com' },
+      { type: 'sha1', value: '2fd4e1c67a2d28fced849ee1bb76e7391b93eb12' },
+    ],
+    minQuarantined: 1,
+  },
+  {
+    file: 'test/fixtures/feeds/stix/stix21/oasis-schemas--indicators-for-C2-with-COA.json',
+    format: 'stix',
+    expected: [{ type: 'sha256', value: 'ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c' }],
+    minQuarantined: 0,
+  },
+  {
+    file: 'test/fixtures/feeds/misp/eset--sednit-2019-05-23_Zebrocy.json',
+    format: 'misp',
+    expected: [
+      { type: 'sha1', value: '48f8b152b86bed027b9152725505fbf4a24a39fd' },
+      { type: 'url', value: 'http://45.124.132.127/DOVIDNIK%20-%20(2018).zip' },
+    ],
+    minQuarantined: 0,
+  },
+  {
+    file: 'samples/incident-report.txt',
+    format: 'text',
+    expected: [
+      { type: 'ipv4', value: '45.142.212.100' },
+      { type: 'md5', value: '9e107d9d372bb6826bd81d3542a419d6' },
+      { type: 'cve', value: 'CVE-2023-23397' },
+    ],
+    minQuarantined: 0,
+  },
+  {
+    file: 'test/fixtures/feeds/csv/abusech-feodotracker-ipblocklist-2024.csv',
+    format: 'csv',
+    expected: [
+      { type: 'ipv4', value: '192.9.135.73' },
+      { type: 'ipv4', value: '85.239.243.155' },
+    ],
+    minQuarantined: 0,
+  },
+  {
+    file: 'samples/indicators.json',
+    format: 'json',
+    expected: [
+      { type: 'ipv4', value: '91.92.241.115' },
+      { type: 'domain', value: 'update-check.kozow.com' },
+    ],
+    minQuarantined: 1,
+  },
+  {
+    file: 'samples/indicators.xml',
+    format: 'xml',
+    expected: [
+      { type: 'ipv4', value: '194.233.91.144' },
+      { type: 'cve', value: 'CVE-2023-36884' },
+    ],
+    minQuarantined: 1,
+  },
+  {
+    file: 'test/fixtures/feeds/rss/security-blog.rss',
+    format: 'rss',
+    expected: [{ type: 'ipv4', value: '91.215.85.19' }],
+    minQuarantined: 0,
+  },
+];
+
+const supported = new Set(supportedFormats());
+const RUNNABLE = CASES.filter((c) => supported.has(c.format));
+/** Document ids of the first push of each case, by file. */
+const firstPush = new Map<string, string>();
+
+describe('the local pipeline, end to end through its HTTP API', () => {
+  it('ingests one document of every supported format and serves its indicators', async () => {
+    // Prepare
+    expect(RUNNABLE.length).toBeGreaterThanOrEqual(5);
+    // Act
+    for (const c of RUNNABLE)
+      firstPush.set(c.file, await client.push(`it-${c.format}`, CONTENT_TYPES[c.format], read(c.file)));
+    const statuses = await client.settled([...firstPush.values()]);
+    // Assess
+    for (const c of RUNNABLE) {
+      const status = statuses.get(firstPush.get(c.file) ?? '');
+      expect(status?.status, c.file).toBe('complete');
+      expect(status?.counts.records, c.file).toBeGreaterThan(0);
+      expect(status?.counts.loaded, c.file).toBeGreaterThanOrEqual(c.expected.length);
+      for (const { type, value } of c.expected) {
+        const values = (await client.indicators(type)).map((i) => i.value);
+        expect(values, `${c.file}: ${type} ${value}`).toContain(value);
+      }
+    }
+  });
+
+  it('keeps every record of every document accounted for (conservation)', async () => {
+    // Act
+    const statuses = await client.settled([...firstPush.values()]);
+    // Assess
+    expect(statuses.size).toBe(RUNNABLE.length);
+    for (const status of statuses.values()) expect(conserved(status.counts), status.documentId).toBe(true);
+  });
+
+  it('puts invalid objects in Quarantine with a reason', async () => {
+    for (const c of RUNNABLE.filter((x) => x.minQuarantined > 0)) {
+      // Act
+      const items = await client.quarantined(firstPush.get(c.file) ?? '');
+      // Assess
+      expect(items.length, c.file).toBeGreaterThanOrEqual(c.minQuarantined);
+      for (const item of items) expect(String(item['reason'] ?? ''), c.file).not.toBe('');
+    }
+  });
+
+  it('counts a second push of the same document as duplicates, and loses no source', async () => {
+    // Prepare
+    const c = RUNNABLE[0] as Case;
+    const first = (await client.settled([firstPush.get(c.file) ?? ''])).values().next().value;
+    // Act
+    const again = await client.push(`it-${c.format}`, CONTENT_TYPES[c.format], read(c.file));
+    const second = (await client.settled([again])).get(again);
+    // Assess
+    expect(second?.counts.records).toBe(first?.counts.records);
+    expect(second?.counts.duplicates).toBe(first?.counts.loaded);
+    expect(second?.counts.loaded).toBe(0);
+    expect(second && conserved(second.counts)).toBe(true);
+  });
+
+  it('records a second feed as another source of an indicator it already holds', async () => {
+    // Prepare
+    const c = RUNNABLE[0] as Case;
+    const { type, value } = c.expected[0] as { type: string; value: string };
+    // Act
+    const id = await client.push('it-second-source', CONTENT_TYPES[c.format], read(c.file));
+    await client.settled([id]);
+    // Assess
+    const indicator = (await client.indicators(type)).find((i) => i.value === value);
+    expect(JSON.stringify(indicator?.sources)).toContain('it-second-source');
+    expect(JSON.stringify(indicator?.sources)).toContain(`it-${c.format}`);
+  });
+});
+
+describe('refused requests write nothing', () => {
+  const body = Buffer.from('C2 at 45.142.212[.]100\n');
+
+  it.each([
+    ['no API key', 401, (): Record<string, string> => ({ 'content-type': 'text/plain' })],
+    ['a wrong API key', 403, () => ({ 'content-type': 'text/plain', 'x-api-key': 'not-the-key' })],
+    [
+      'an unknown content type',
+      415,
+      () => ({ 'content-type': 'application/x-unknown', 'x-api-key': client.apiKey }),
+    ],
+  ])('answers %s with %i', async (_, status, headers) => {
+    // Prepare
+    const before = await client.footprint();
+    // Act
+    const response = await client.post('it-refused', { headers: headers(), body });
+    // Assess
+    expect(response.status).toBe(status);
+    expect(await response.json()).toHaveProperty('error');
+    expect(await client.footprint()).toEqual(before);
+  });
+
+  it('answers 11 MiB with 413', async () => {
+    // Prepare
+    const before = await client.footprint();
+    // Act
+    const response = await client.post('it-refused', {
+      headers: { 'content-type': 'text/plain', 'x-api-key': client.apiKey },
+      body: Buffer.alloc(11 * 1024 * 1024, 0x61),
+    });
+    // Assess
+    expect(response.status).toBe(413);
+    expect(await client.footprint()).toEqual(before);
+  });
+
+  it('answers an unknown route with 404 JSON', async () => {
+    // Act
+    const response = await client.get('/nowhere');
+    // Assess
+    expect(response.status).toBe(404);
+    expect(await response.json()).toHaveProperty('error');
+  });
+
+  it('serves /health without a key', async () => {
+    // Act
+    const response = await client.get('/health', undefined);
+    // Assess
+    expect(response.status).toBe(200);
+  });
+});
