@@ -1,0 +1,262 @@
+/**
+ * Deployment configuration: the four profiles and the pull feeds, both parsed with zod so that a bad value
+ * fails `cdk synth` with a message naming the key. Pure apart from reading the feeds file.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { describeZodError, type FeedConfig, FeedConfigSchema } from '../functions/domain/feed-config.ts';
+
+export const PROFILE_NAMES = ['standard', 'high-volume', 'real-time', 'secure'] as const;
+export const ProfileNameSchema = z.enum(PROFILE_NAMES);
+export type ProfileName = z.infer<typeof ProfileNameSchema>;
+
+const seconds = z.number().int().min(0).max(300);
+const positiveInt = z.number().int().positive();
+
+export const ProfileSchema = z
+  .object({
+    name: ProfileNameSchema,
+    stream: z
+      .object({
+        mode: z.enum(['on-demand', 'provisioned']),
+        /** Used when mode is provisioned. */
+        shardCount: z.number().int().min(1).max(500),
+      })
+      .strict(),
+    kinesis: z
+      .object({
+        batchSize: z.number().int().min(1).max(10_000),
+        maxBatchingWindowSeconds: seconds,
+        parallelizationFactor: z.number().int().min(1).max(10),
+      })
+      .strict(),
+    sqs: z
+      .object({
+        batchSize: z.number().int().min(1).max(10_000),
+        maxBatchingWindowSeconds: seconds,
+        /** SQS event-source maximum concurrency per stage (2..1000). */
+        maxConcurrency: z.number().int().min(2).max(1000),
+      })
+      .strict(),
+    concurrency: z
+      .object({
+        /** Reserved for feed-pull so one slow feed never takes the account's pool (and is capped by it). */
+        feedPullReserved: z.number().int().min(1).max(1000),
+        /** Reserved for ingest-api: caps what a burst of pushes can cost (secure profile). */
+        ingestApiReserved: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict(),
+    dedupWindowHours: z
+      .number()
+      .positive()
+      .max(24 * 365),
+    thresholds: z
+      .object({
+        /** Errors / Invocations per stage, percent, over 5 minutes. */
+        errorRatePercent: z.number().positive().max(100),
+        /** p95 of the load stage's EndToEndLatencyMs metric. */
+        endToEndLatencyP95Ms: positiveInt,
+        /** Visible messages on a work queue. */
+        queueDepth: positiveInt,
+        /** Kinesis GetRecords.IteratorAgeMilliseconds, maximum. */
+        iteratorAgeMs: positiveInt,
+        api5xxRatePercent: z.number().positive().max(100),
+        api4xxRatePercent: z.number().positive().max(100),
+      })
+      .strict(),
+    auditLevel: z.enum(['minimal', 'standard', 'comprehensive']),
+    retention: z
+      .object({
+        logDays: z.union([
+          z.literal(7),
+          z.literal(14),
+          z.literal(30),
+          z.literal(90),
+          z.literal(180),
+          z.literal(365),
+        ]),
+        rawArchiveDays: positiveInt,
+        streamHours: z.number().int().min(24).max(8760),
+      })
+      .strict(),
+    api: z
+      .object({
+        /** Per API key (feed provider): requests per second and burst. */
+        throttleRateLimit: positiveInt,
+        throttleBurstLimit: positiveInt,
+        /** Per API key: requests per day. */
+        quotaPerDay: positiveInt,
+        /** AWS WAF web ACL with the managed common and IP-reputation rule groups plus a rate limit. */
+        waf: z.boolean(),
+      })
+      .strict(),
+    logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+  })
+  .strict();
+export type Profile = z.infer<typeof ProfileSchema>;
+
+const STANDARD: Profile = {
+  name: 'standard',
+  stream: { mode: 'on-demand', shardCount: 1 },
+  kinesis: { batchSize: 10, maxBatchingWindowSeconds: 1, parallelizationFactor: 2 },
+  sqs: { batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 10 },
+  concurrency: { feedPullReserved: 2 },
+  dedupWindowHours: 24,
+  thresholds: {
+    errorRatePercent: 5,
+    endToEndLatencyP95Ms: 300_000,
+    queueDepth: 1_000,
+    iteratorAgeMs: 600_000,
+    api5xxRatePercent: 1,
+    api4xxRatePercent: 10,
+  },
+  auditLevel: 'standard',
+  retention: { logDays: 30, rawArchiveDays: 365, streamHours: 24 },
+  api: { throttleRateLimit: 10, throttleBurstLimit: 20, quotaPerDay: 10_000, waf: false },
+  logLevel: 'INFO',
+};
+
+/** Every profile; each is the standard one with what it changes spelled out. */
+export const PROFILES: Record<ProfileName, Profile> = {
+  standard: STANDARD,
+  'high-volume': {
+    ...STANDARD,
+    name: 'high-volume',
+    stream: { mode: 'provisioned', shardCount: 8 },
+    kinesis: { batchSize: 100, maxBatchingWindowSeconds: 5, parallelizationFactor: 4 },
+    sqs: { batchSize: 100, maxBatchingWindowSeconds: 5, maxConcurrency: 50 },
+    concurrency: { feedPullReserved: 5 },
+    thresholds: {
+      ...STANDARD.thresholds,
+      endToEndLatencyP95Ms: 900_000,
+      queueDepth: 50_000,
+      iteratorAgeMs: 1_800_000,
+    },
+    auditLevel: 'minimal',
+    retention: { logDays: 14, rawArchiveDays: 90, streamHours: 48 },
+    api: { throttleRateLimit: 100, throttleBurstLimit: 200, quotaPerDay: 1_000_000, waf: false },
+  },
+  'real-time': {
+    ...STANDARD,
+    name: 'real-time',
+    kinesis: { batchSize: 1, maxBatchingWindowSeconds: 0, parallelizationFactor: 10 },
+    sqs: { batchSize: 1, maxBatchingWindowSeconds: 0, maxConcurrency: 100 },
+    concurrency: { feedPullReserved: 5 },
+    dedupWindowHours: 6,
+    thresholds: {
+      ...STANDARD.thresholds,
+      errorRatePercent: 2,
+      endToEndLatencyP95Ms: 30_000,
+      queueDepth: 100,
+      iteratorAgeMs: 60_000,
+    },
+    api: { throttleRateLimit: 50, throttleBurstLimit: 100, quotaPerDay: 100_000, waf: false },
+  },
+  secure: {
+    ...STANDARD,
+    name: 'secure',
+    concurrency: { feedPullReserved: 2, ingestApiReserved: 20 },
+    dedupWindowHours: 72,
+    thresholds: { ...STANDARD.thresholds, errorRatePercent: 1, api4xxRatePercent: 5 },
+    auditLevel: 'comprehensive',
+    retention: { logDays: 365, rawArchiveDays: 2555, streamHours: 168 },
+    api: { throttleRateLimit: 5, throttleBurstLimit: 10, quotaPerDay: 5_000, waf: true },
+  },
+};
+
+/** A configuration error that names the failing key; `cdk synth` prints it and stops. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Resolve `-c profile=…` (default standard) and check the profile itself against the schema. */
+export function resolveProfile(name: unknown): Profile {
+  const parsedName = ProfileNameSchema.safeParse(name ?? 'standard');
+  if (!parsedName.success) {
+    throw new ConfigError(
+      `profile: expected one of ${PROFILE_NAMES.join(', ')}, found ${JSON.stringify(name)}`,
+    );
+  }
+  const parsed = ProfileSchema.safeParse(PROFILES[parsedName.data]);
+  if (!parsed.success) throw new ConfigError(describeZodError(parsed.error, `profiles.${parsedName.data}`));
+  return parsed.data;
+}
+
+const PULL_TRANSPORTS = new Set(['taxii', 'misp-rest', 'misp-feed', 'http']);
+
+/** A pull feed as the stack schedules it: a pull transport with a URL and a schedule (none: started by hand). */
+export type PullFeed = FeedConfig & { url: string; schedule: string };
+
+const FeedsDocumentSchema = z.object({ feeds: z.array(z.unknown()) }).strict();
+
+/**
+ * Parse a feeds document (JSON or YAML text: `{ feeds: [...] }` or a list) into feed configurations,
+ * naming the failing key (`feeds.2.url: …`) when one is wrong.
+ */
+export function parseFeeds(text: string, source = 'feeds'): FeedConfig[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`${source}: not JSON or YAML: ${(error as Error).message}`);
+  }
+  const list = Array.isArray(doc) ? doc : FeedsDocumentSchema.safeParse(doc).data?.feeds;
+  if (list === undefined) throw new ConfigError(`${source}: expected { feeds: [...] } or a list of feeds`);
+  const feeds = list.map((item, index) => {
+    const parsed = FeedConfigSchema.safeParse(item);
+    if (!parsed.success)
+      throw new ConfigError(`${source}: ${describeZodError(parsed.error, `feeds.${index}`)}`);
+    return parsed.data;
+  });
+  const seen = new Set<string>();
+  feeds.forEach((feed, index) => {
+    if (seen.has(feed.id))
+      throw new ConfigError(`${source}: feeds.${index}.id: duplicate feed id ${feed.id}`);
+    seen.add(feed.id);
+  });
+  return feeds;
+}
+
+/** Read `-c feeds=FILE` (none: no feeds). */
+export function loadFeeds(path: unknown): FeedConfig[] {
+  if (path === undefined) return [];
+  if (typeof path !== 'string' || path === '') throw new ConfigError('feeds: expected a file path');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`feeds: cannot read ${path}: ${(error as Error).message}`);
+  }
+  return parseFeeds(text, path);
+}
+
+/** The feeds the stack schedules pulls for. */
+export function pullFeeds(feeds: FeedConfig[]): PullFeed[] {
+  return feeds.filter(
+    (f): f is PullFeed => PULL_TRANSPORTS.has(f.transport) && f.url !== undefined && f.schedule !== undefined,
+  );
+}
+
+/** Everything the stack is built from. */
+export interface DeploymentConfig {
+  profile: Profile;
+  feeds: FeedConfig[];
+  /** Optional e-mail subscribed to the alarm topic. */
+  alarmEmail?: string;
+}
+
+/** Read the CDK context (`profile`, `feeds`, `alarmEmail`) into a checked configuration. */
+export function configFromContext(get: (key: string) => unknown): DeploymentConfig {
+  const profile = resolveProfile(get('profile'));
+  const feeds = loadFeeds(get('feeds'));
+  const email = get('alarmEmail');
+  if (email === undefined) return { profile, feeds };
+  const parsed = z.email().safeParse(email);
+  if (!parsed.success)
+    throw new ConfigError(`alarmEmail: expected an e-mail address, found ${String(email)}`);
+  return { profile, feeds, alarmEmail: parsed.data };
+}

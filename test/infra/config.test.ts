@@ -1,0 +1,117 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  configFromContext,
+  loadFeeds,
+  PROFILE_NAMES,
+  PROFILES,
+  ProfileSchema,
+  parseFeeds,
+  pullFeeds,
+  resolveProfile,
+} from '../../lib/config.ts';
+import { FEEDS_FILE, REPO_ROOT } from './stack-fixture.ts';
+
+const context = (values: Record<string, unknown>) => (key: string) => values[key];
+
+describe('resolveProfile', () => {
+  it('defaults to standard', () => {
+    expect(resolveProfile(undefined).name).toBe('standard');
+  });
+
+  it.each(PROFILE_NAMES)('parses the %s profile against the schema', (name) => {
+    expect(ProfileSchema.parse(PROFILES[name])).toEqual(PROFILES[name]);
+  });
+
+  it.each(['bogus', 'Standard', 42])('fails on %s with a message naming the profile key', (value) => {
+    expect(() => resolveProfile(value)).toThrow(ConfigError);
+    expect(() => resolveProfile(value)).toThrow(
+      /^profile: expected one of standard, high-volume, real-time, secure/,
+    );
+  });
+
+  it('differs per profile in what it sets', () => {
+    const distinct = (pick: (p: (typeof PROFILES)['standard']) => unknown) =>
+      new Set(PROFILE_NAMES.map((n) => JSON.stringify(pick(PROFILES[n])))).size;
+    expect(distinct((p) => p.kinesis)).toBeGreaterThan(1);
+    expect(distinct((p) => p.thresholds)).toBeGreaterThan(1);
+    expect(distinct((p) => p.stream.mode)).toBe(2);
+  });
+});
+
+describe('parseFeeds', () => {
+  it('reads the example deploy feeds (YAML)', () => {
+    const feeds = loadFeeds(FEEDS_FILE);
+    expect(feeds.map((f) => f.id)).toContain('mitre-attack-taxii');
+    expect(
+      pullFeeds(feeds)
+        .map((f) => f.transport)
+        .sort(),
+    ).toEqual(['http', 'misp-feed', 'misp-rest', 'taxii']);
+  });
+
+  it('reads JSON, a bare list included', () => {
+    const feeds = parseFeeds(JSON.stringify([{ id: 'push-one', format: 'stix' }]));
+    expect(feeds[0]).toMatchObject({ id: 'push-one', transport: 'push', allowPrivateNetwork: false });
+  });
+
+  it.each([
+    ['feeds: [{ id: ok-feed, format: csv, transport: http, schedule: "rate(1 hour)" }]', 'feeds.0.url'],
+    ['feeds: [{ id: ok-feed, format: nope }]', 'feeds.0.format'],
+    ['feeds: [{ id: a, format: stix }]', 'feeds.0.id'],
+    ['feeds: [{ id: one-feed, format: stix }, { id: one-feed, format: stix }]', 'feeds.1.id: duplicate'],
+    [
+      'feeds: [{ id: ok-feed, format: stix, transport: taxii, url: "https://x.example/", schedule: "every hour" }]',
+      'feeds.0.schedule',
+    ],
+    ['{ notFeeds: [] }', 'expected { feeds: [...] }'],
+    ['feeds: [ {', 'not JSON or YAML'],
+  ])('fails on %s naming %s', (text, key) => {
+    expect(() => parseFeeds(text, 'f.yaml')).toThrow(key);
+  });
+
+  it('names the file it cannot read', () => {
+    expect(() => loadFeeds('/nonexistent/feeds.yaml')).toThrow('feeds: cannot read /nonexistent/feeds.yaml');
+  });
+});
+
+describe('configFromContext', () => {
+  it('reads profile, feeds and alarmEmail from the CDK context', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-config-'));
+    const file = join(dir, 'feeds.json');
+    writeFileSync(file, JSON.stringify({ feeds: [{ id: 'soc-push', format: 'stix' }] }));
+    const config = configFromContext(
+      context({ profile: 'secure', feeds: file, alarmEmail: 'soc@example.org' }),
+    );
+    expect(config.profile.name).toBe('secure');
+    expect(config.feeds).toHaveLength(1);
+    expect(config.alarmEmail).toBe('soc@example.org');
+  });
+
+  it('fails on a bad alarmEmail naming the key', () => {
+    expect(() => configFromContext(context({ alarmEmail: 'not-an-address' }))).toThrow(/^alarmEmail:/);
+  });
+});
+
+describe('bin/app.ts', () => {
+  it('stops synth with a message naming the bad key', () => {
+    // Act: what `npx cdk synth -c profile=fast` runs
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ profile: 'fast' }),
+        CDK_OUTDIR: mkdtempSync(join(tmpdir(), 'cti-app-')),
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    // Assess
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('cti-ingest: invalid configuration: profile: expected one of standard');
+  }, 60_000);
+});
