@@ -2,7 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { Indicator } from '../domain/indicator.ts';
-import { DocumentError, parseDocument } from '../formats/index.ts';
+import { DocumentError, type ParseEvent, parseDocument } from '../formats/index.ts';
+import { parseDocumentStream } from '../formats/stream.ts';
 import type { Auditor, Decision } from '../shared/audit.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
 import { type FeedCache, feedConfigOf } from '../shared/feeds.ts';
@@ -25,7 +26,14 @@ export interface ExtractDeps {
   counter: Counter;
   now: () => Date;
   maxMessageBytes?: number;
+  /** Documents larger than this are read from S3 as a stream and sent on as they are parsed. */
+  streamAboveBytes?: number;
 }
+
+/** Above this, a document is streamed: a Lambda never holds a big one whole (the API takes 10 MiB). */
+const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
+/** While streaming, indicators (and quarantine records) are sent on in batches of this many. */
+const STREAM_FLUSH_RECORDS = 5000;
 
 export interface ExtractSummary {
   documentId: string;
@@ -35,6 +43,31 @@ export interface ExtractSummary {
   skipped: number;
   messages: number;
   documentQuarantined: boolean;
+}
+
+/** S3 or SQS failing part-way through a streamed document: transient, so the record is retried. */
+class RetryableError extends Error {
+  constructor(readonly original: unknown) {
+    super(original instanceof Error ? original.message : String(original));
+    this.name = 'RetryableError';
+  }
+}
+
+/** A fresh GetObject per call: a streaming parser reads the document once per pass. */
+async function* openArchived(deps: ExtractDeps, claim: ClaimCheck): AsyncGenerator<Uint8Array> {
+  const out = await deps.s3
+    .send(new GetObjectCommand({ Bucket: deps.names.bucket, Key: claim.s3Key }))
+    .catch((error: unknown) => {
+      if (error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound'))
+        throw new DocumentError(`archived document ${claim.s3Key} not found in ${deps.names.bucket}`);
+      throw new RetryableError(error);
+    });
+  if (!out.Body) throw new DocumentError(`archived document ${claim.s3Key} has no body`);
+  try {
+    for await (const chunk of out.Body as AsyncIterable<Uint8Array>) yield chunk;
+  } catch (error) {
+    throw new RetryableError(error);
+  }
 }
 
 async function readArchived(deps: ExtractDeps, claim: ClaimCheck): Promise<Uint8Array> {
@@ -67,48 +100,60 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
   let skipped = 0;
   let documentQuarantined = false;
   let parsing = false;
+  const windowHours = feedConfig?.dedupWindowHours;
+  const sent = { messages: 0, indicators: 0, quarantined: 0 };
+  /** Send what is collected so far; a streamed document is sent in batches, message keys counting on. */
+  const flush = async (): Promise<void> => {
+    const bodies = packMessages(
+      indicators,
+      (items, part): string =>
+        JSON.stringify({
+          v: 1,
+          documentId: claim.documentId,
+          feedId: claim.feedId,
+          messageKey: String(sent.messages + part),
+          ...(windowHours !== undefined ? { dedupWindowHours: windowHours } : {}),
+          indicators: items,
+        } satisfies ValidateMessage),
+      deps.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+    );
+    await sendMessages(
+      deps.sqs,
+      deps.names.validateQueueUrl,
+      bodies.map((body, i) => ({ id: entryId(`m${sent.messages + i}`), body })),
+    );
+    await writeQuarantine(deps.doc, deps.names.quarantineTable, quarantine, deps.now());
+    sent.messages += bodies.length;
+    sent.indicators += indicators.length;
+    sent.quarantined += quarantine.length;
+    indicators.length = 0;
+    quarantine.length = 0;
+  };
   try {
-    const body = await readArchived(deps, claim);
-    parsing = true;
-    const { events } = parseDocument(body, claim.format, {
+    const options = {
       feedId: claim.feedId,
       receivedAt: claim.receivedAt,
       documentId: claim.documentId,
       preset: feedConfig?.preset,
       feedConfig,
-    });
-    for (const event of events) {
-      const ref = String(records++);
-      if (event.kind === 'indicator') {
-        indicators.push(event.indicator);
-        if (keepDecisions)
-          decisions.push({
-            ref,
-            decision: 'indicator',
-            fingerprint: event.indicator.fingerprint,
-            payload: event.indicator,
+    };
+    if (claim.sizeBytes > (deps.streamAboveBytes ?? STREAM_ABOVE_BYTES)) {
+      parsing = true;
+      const { events } = await parseDocumentStream(() => openArchived(deps, claim), claim.format, options);
+      for await (const event of events) {
+        onEvent(event);
+        if (indicators.length >= STREAM_FLUSH_RECORDS || quarantine.length >= STREAM_FLUSH_RECORDS)
+          await flush().catch((error: unknown) => {
+            throw new RetryableError(error);
           });
-      } else if (event.kind === 'quarantine') {
-        const r = event.record;
-        quarantine.push({
-          documentId: claim.documentId,
-          feedId: claim.feedId,
-          recordKey: `extract#${ref}`,
-          stage: 'extract',
-          reason: r.reason,
-          objectId: r.objectId,
-          rawRef: r.rawRef,
-          type: r.type,
-          value: r.value,
-          raw: excerpt(r.raw),
-        });
-        if (keepDecisions) decisions.push({ ref, decision: 'quarantined', reason: r.reason, payload: r.raw });
-      } else {
-        skipped++;
-        if (keepDecisions) decisions.push({ ref, decision: 'skipped', reason: event.record.reason });
       }
+    } else {
+      const body = await readArchived(deps, claim);
+      parsing = true;
+      for (const event of parseDocument(body, claim.format, options).events) onEvent(event);
     }
   } catch (error) {
+    if (error instanceof RetryableError) throw error.original;
     // Only a DocumentError or a fault inside the parser is permanent; S3 and network errors are retried.
     if (!(error instanceof DocumentError) && !(parsing && error instanceof Error)) throw error;
     // Unreadable as a whole (or a parser fault, which would fail the same way on every retry).
@@ -117,11 +162,16 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
         ? `document: ${error.message}`
         : `parser failed: ${error.name}: ${error.message}`;
     deps.log.warn('document quarantined', { documentId: claim.documentId, reason });
-    indicators.length = 0;
-    quarantine.length = 0;
-    decisions.length = 0;
-    records = 1;
-    skipped = 0;
+    if (sent.messages > 0 || sent.quarantined > 0) {
+      // A streamed document failed part-way: what was sent stays sent; the unread rest is one more record.
+      records++;
+    } else {
+      indicators.length = 0;
+      quarantine.length = 0;
+      decisions.length = 0;
+      records = 1;
+      skipped = 0;
+    }
     documentQuarantined = true;
     quarantine.push({
       documentId: claim.documentId,
@@ -133,34 +183,47 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
     });
     decisions.push({ ref: 'document', decision: 'quarantined', reason });
   }
+  await flush();
 
-  const windowHours = feedConfig?.dedupWindowHours;
-  const bodies = packMessages(
-    indicators,
-    (items, part): string =>
-      JSON.stringify({
-        v: 1,
+  function onEvent(event: ParseEvent): void {
+    const ref = String(records++);
+    if (event.kind === 'indicator') {
+      indicators.push(event.indicator);
+      if (keepDecisions)
+        decisions.push({
+          ref,
+          decision: 'indicator',
+          fingerprint: event.indicator.fingerprint,
+          payload: event.indicator,
+        });
+    } else if (event.kind === 'quarantine') {
+      const r = event.record;
+      quarantine.push({
         documentId: claim.documentId,
         feedId: claim.feedId,
-        messageKey: String(part),
-        ...(windowHours !== undefined ? { dedupWindowHours: windowHours } : {}),
-        indicators: items,
-      } satisfies ValidateMessage),
-    deps.maxMessageBytes ?? MAX_MESSAGE_BYTES,
-  );
-  await sendMessages(
-    deps.sqs,
-    deps.names.validateQueueUrl,
-    bodies.map((body, i) => ({ id: entryId(`m${i}`), body })),
-  );
-  await writeQuarantine(deps.doc, deps.names.quarantineTable, quarantine, deps.now());
+        recordKey: `extract#${ref}`,
+        stage: 'extract',
+        reason: r.reason,
+        objectId: r.objectId,
+        rawRef: r.rawRef,
+        type: r.type,
+        value: r.value,
+        raw: excerpt(r.raw),
+      });
+      if (keepDecisions) decisions.push({ ref, decision: 'quarantined', reason: r.reason, payload: r.raw });
+    } else {
+      skipped++;
+      if (keepDecisions) decisions.push({ ref, decision: 'skipped', reason: event.record.reason });
+    }
+  }
+
   const counts = {
     records,
-    quarantined: quarantine.length,
+    quarantined: sent.quarantined,
     rejected: skipped,
     extractRecords: records,
-    extractIndicators: indicators.length,
-    extractQuarantined: quarantine.length,
+    extractIndicators: sent.indicators,
+    extractQuarantined: sent.quarantined,
     extractSkipped: skipped,
   };
   await deps.ledger.apply(claim.documentId, 'x', counts, { extractDone: true });
@@ -172,16 +235,16 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
     decisions,
   });
   deps.counter.count('RecordsExtracted', records);
-  deps.counter.count('IndicatorsExtracted', indicators.length);
-  deps.counter.count('RecordsQuarantined', quarantine.length);
+  deps.counter.count('IndicatorsExtracted', sent.indicators);
+  deps.counter.count('RecordsQuarantined', sent.quarantined);
   deps.counter.count('RecordsSkipped', skipped);
   return {
     documentId: claim.documentId,
     records,
-    indicators: indicators.length,
-    quarantined: quarantine.length,
+    indicators: sent.indicators,
+    quarantined: sent.quarantined,
     skipped,
-    messages: bodies.length,
+    messages: sent.messages,
     documentQuarantined,
   };
 }

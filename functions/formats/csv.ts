@@ -104,7 +104,7 @@ export interface CsvRowError {
   raw?: string | undefined;
 }
 
-interface Dialect {
+export interface Dialect {
   delimiter: string;
   quote: string;
   comment: string;
@@ -181,7 +181,7 @@ export function parseCsv(text: string, options: ParseOptions): Iterable<ParseEve
   return rowsToEvents(items, start, plan, options);
 }
 
-function* rowsToEvents(
+export function* rowsToEvents(
   items: (CsvRow | CsvRowError)[],
   start: number,
   plan: RowPlan,
@@ -199,7 +199,7 @@ function* rowsToEvents(
 }
 
 /** Lines that start with the comment prefix become empty, so line numbers stay true. */
-function blankComments(text: string, comment: string): string {
+export function blankComments(text: string, comment: string): string {
   const pattern = new RegExp(`^[ \\t]*${escapeRegExp(comment)}.*$`, 'gm');
   return text.replace(pattern, '');
 }
@@ -209,7 +209,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** The last comment line before the first data row that holds the delimiter, split into column names. */
-function commentHeader(text: string, dialect: Dialect): string[] | undefined {
+export function commentHeader(text: string, dialect: Dialect): string[] | undefined {
   let candidate: string | undefined;
   let from = 0;
   while (from < text.length) {
@@ -226,17 +226,34 @@ function commentHeader(text: string, dialect: Dialect): string[] | undefined {
   return row?.kind === 'row' ? row.cells.map((c) => c.trim()) : undefined;
 }
 
+/** A document read piece by piece (csv-stream.ts): what carries from one piece to the next. */
+export interface CsvPieceState {
+  /** Lines before this piece. */
+  lineBase: number;
+  malformed: number;
+  /** False while more text follows: a quoted value left open at the end is read again with the next piece. */
+  final: boolean;
+  /** Set on return: how much of the piece was read (the rest starts the next piece). */
+  consumed: number;
+}
+
 /**
  * Split CSV text into rows with csv-parse's sync API. A malformed row becomes an error item and reading
- * resumes on the next line; csv-parse's stream API can replace this reader without touching `rowEvents`.
+ * resumes on the next line; csv-stream.ts feeds it a document piece by piece through `piece`.
  */
-export function readCsvRows(text: string, dialect: Omit<Dialect, 'comment'>): (CsvRow | CsvRowError)[] {
+export function readCsvRows(
+  text: string,
+  dialect: Omit<Dialect, 'comment'>,
+  piece?: CsvPieceState,
+): (CsvRow | CsvRowError)[] {
   const items: (CsvRow | CsvRowError)[] = [];
   let offset = 0;
-  let lineBase = 0;
-  let malformed = 0;
+  let lineBase = piece?.lineBase ?? 0;
+  let malformed = piece?.malformed ?? 0;
+  let consumed = text.length;
   while (offset < text.length) {
     const chunk = offset === 0 ? text : text.slice(offset);
+    let recordLines = 0;
     try {
       parseCsvSync(chunk, {
         delimiter: dialect.delimiter,
@@ -248,6 +265,7 @@ export function readCsvRows(text: string, dialect: Omit<Dialect, 'comment'>): (C
         skip_empty_lines: true,
         max_record_size: MAX_RECORD_CHARS,
         on_record: (record: string[], context: { lines: number }) => {
+          recordLines = context.lines;
           items.push({ kind: 'row', line: lineBase + context.lines, cells: record });
           return null;
         },
@@ -258,6 +276,10 @@ export function readCsvRows(text: string, dialect: Omit<Dialect, 'comment'>): (C
         throw new DocumentError(`cannot read CSV: ${(error as Error).message}`);
       if (error.code.startsWith('CSV_INVALID_OPTION') || error.code.startsWith('CSV_OPTION'))
         throw new DocumentError(`invalid CSV dialect: ${error.message}`);
+      if (piece && !piece.final && error.code === 'CSV_QUOTE_NOT_CLOSED') {
+        consumed = offsetAfterLines(text, offset, recordLines);
+        break;
+      }
       if (++malformed > MAX_MALFORMED_ROWS)
         throw new DocumentError(
           `more than ${MAX_MALFORMED_ROWS} malformed CSV rows; check the delimiter and quote settings`,
@@ -274,6 +296,10 @@ export function readCsvRows(text: string, dialect: Omit<Dialect, 'comment'>): (C
       lineBase += errorLines;
       offset = next;
     }
+  }
+  if (piece) {
+    piece.malformed = malformed;
+    piece.consumed = consumed;
   }
   return items;
 }
@@ -500,16 +526,33 @@ function* lineEvents(
   mapping: ResolvedCsvMapping,
   options: ParseOptions,
 ): Generator<ParseEvent> {
+  const read = lineReader(mapping, options);
+  for (const rawLine of text.split(/\r\n|\n|\r/)) {
+    const event = read(rawLine);
+    if (event) yield event;
+  }
+}
+
+/**
+ * The reader of one-value-per-line lists: call it with each line in order; it gives the line's event, or
+ * undefined for a blank or comment line.
+ *
+ * @example lineReader(resolveCsvMapping({ ...options, preset: 'plain' }), options)('198.51.100.0/24 ; SBL1')?.kind // 'indicator'
+ */
+export function lineReader(
+  mapping: ResolvedCsvMapping,
+  options: ParseOptions,
+): (rawLine: string) => ParseEvent | undefined {
   const prefixes = [mapping.comment, ';'];
   const first = mapping.columns[0]?.type;
   const fixedType = first && first !== 'auto' ? first : undefined;
   const defaults = feedDefaults(options);
   let line = 0;
   let seenData = false;
-  for (const rawLine of text.split(/\r\n|\n|\r/)) {
+  return (rawLine) => {
     line++;
     const trimmed = rawLine.replace(/^\uFEFF/, '').trim();
-    if (trimmed === '' || prefixes.some((p) => trimmed.startsWith(p))) continue;
+    if (trimmed === '' || prefixes.some((p) => trimmed.startsWith(p))) return undefined;
     const rawRef = `line:${line}`;
     const commentAt = /\s+[;#]\s*/.exec(trimmed);
     const body = commentAt ? trimmed.slice(0, commentAt.index) : trimmed;
@@ -518,12 +561,11 @@ function* lineEvents(
     const type = fixedType ?? guessValueType(value);
     if (!seenData && !type && /^[A-Za-z][A-Za-z_ -]*$/.test(body)) {
       seenData = true;
-      yield { kind: 'skip', record: { reason: `header row '${body}'`, rawRef } };
-      continue;
+      return { kind: 'skip', record: { reason: `header row '${body}'`, rawRef } };
     }
     seenData = true;
     if (!type) {
-      yield {
+      return {
         kind: 'quarantine',
         record: {
           reason: `cannot tell the indicator type of '${value}'`,
@@ -532,7 +574,6 @@ function* lineEvents(
           raw: excerpt(rawLine),
         },
       };
-      continue;
     }
     const context: Record<string, unknown> = {};
     if (comment !== '') context['comment'] = comment;
@@ -545,8 +586,8 @@ function* lineEvents(
       context,
     };
     withPortSplit(draft);
-    yield draftEvent(draft, options, rawRef);
-  }
+    return draftEvent(draft, options, rawRef);
+  };
 }
 
 /** CSV feeds: presets for abuse.ch and line lists, or a feed config mapping. */

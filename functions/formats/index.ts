@@ -5,6 +5,7 @@ import { jsonParser } from './json.ts';
 import { mispFeedParser, mispParser } from './misp/index.ts';
 import { rssParser } from './rss.ts';
 import { stixParser } from './stix/index.ts';
+import { parseStixStream } from './stix/stream.ts';
 import { textParser } from './text.ts';
 import { DocumentError, type FormatParser, type ParseEvent, type ParseOptions } from './types.ts';
 import { xmlParser } from './xml.ts';
@@ -17,7 +18,7 @@ export * from './types.ts';
  */
 const PARSERS: Partial<Record<Format, FormatParser>> = {
   text: textParser,
-  stix: stixParser,
+  stix: { ...stixParser, parseStream: parseStixStream },
   csv: { ...csvParser, parseStream: (open, options) => parseCsvStream(open, options) },
   json: jsonParser,
   xml: xmlParser,

@@ -14,7 +14,13 @@
 export class JsonArraySplitter {
   /** Shallow scalar members seen outside the target arrays, by dotted path (`type`, `more`, `Event.uuid`). */
   readonly scalars = new Map<string, unknown>();
+  /** Shallow objects and arrays seen outside the target arrays, by dotted path (`''` is the root). */
+  readonly containers = new Map<string, 'object' | 'array'>();
   private readonly targets: readonly (readonly string[])[];
+  private readonly select: ((raw: Uint8Array) => boolean) | undefined;
+  private readonly parse: boolean;
+  /** The document with every target element replaced by `0`, when asked for. */
+  private readonly skeletonParts: Uint8Array[] | undefined;
   private readonly maxDepth: number;
   private readonly stack: Frame[] = [];
   private inString = false;
@@ -28,9 +34,21 @@ export class JsonArraySplitter {
   private offset = 0;
   private sawValue = false;
 
-  constructor(targets: readonly (readonly string[])[]) {
+  constructor(targets: readonly (readonly string[])[], options: SplitterOptions = {}) {
     this.targets = targets;
     this.maxDepth = Math.max(0, ...targets.map((t) => t.length)) + 1;
+    this.select = options.select;
+    this.parse = options.parse ?? true;
+    this.skeletonParts = options.skeleton ? [] : undefined;
+  }
+
+  /**
+   * The document read so far with each element of a target array replaced by `0` (arrays keep their
+   * length): the small envelope a second pass needs, without the big arrays. Only with `skeleton: true`.
+   */
+  skeleton(): string {
+    if (!this.skeletonParts) throw new Error('JsonArraySplitter was not asked to keep a skeleton');
+    return DECODER.decode(concat(this.skeletonParts));
   }
 
   /** Feed the next chunk; yields every element completed within it. */
@@ -38,13 +56,20 @@ export class JsonArraySplitter {
     const n = chunk.length;
     let i = 0;
     let captureStart = this.capture ? 0 : -1;
+    const skeleton = this.skeletonParts;
+    let copyFrom = this.capture ? -1 : 0;
     while (i < n) {
       const capture = this.capture;
       if (capture) {
+        if (skeleton && copyFrom >= 0) {
+          skeleton.push(chunk.slice(copyFrom, captureStart), ZERO);
+          copyFrom = -1;
+        }
         i = this.scanCapture(chunk, i, capture);
         if (capture.done) {
           yield this.finishCapture(chunk, captureStart, i);
           captureStart = -1;
+          copyFrom = i;
         }
         continue;
       }
@@ -62,7 +87,7 @@ export class JsonArraySplitter {
         this.finishCollected();
       }
       i++;
-      if (b <= 0x20) continue;
+      if (b <= 0x20 || this.isBom(b, i - 1)) continue;
       const top = this.stack[this.stack.length - 1];
       switch (b) {
         case LBRACE:
@@ -112,8 +137,18 @@ export class JsonArraySplitter {
       }
     }
     this.offset += n;
+    if (skeleton && copyFrom >= 0) {
+      if (this.capture) skeleton.push(chunk.slice(copyFrom, captureStart), ZERO);
+      else if (copyFrom < n) skeleton.push(chunk.slice(copyFrom));
+    }
     // An element still open at the chunk's end: keep its bytes (copied: the caller may reuse the buffer).
-    if (this.capture && captureStart >= 0) this.carry.push(chunk.slice(captureStart));
+    if (this.capture && captureStart >= 0 && this.parse) this.carry.push(chunk.slice(captureStart));
+  }
+
+  /** A UTF-8 byte-order mark opening the document reads as whitespace, as decodeUtf8 drops it. */
+  private isBom(b: number, at: number): boolean {
+    const position = this.offset + at;
+    return position < 3 && !this.sawValue && b === BOM[position];
   }
 
   /** Call after the last chunk; throws JsonStreamError when the document ended early or was empty. */
@@ -135,6 +170,7 @@ export class JsonArraySplitter {
     const key = parent === undefined ? '' : parent.kind === 'object' ? this.pendingKey : String(parent.index);
     const path = parent === undefined ? [] : [...parent.path, key];
     const target = kind === 'array' && this.targets.some((t) => matches(t, path));
+    if (this.stack.length < this.maxDepth) this.containers.set(path.join('.'), kind);
     this.stack.push({ kind, index: 0, path, target });
     this.expectingKey = kind === 'object';
   }
@@ -225,9 +261,12 @@ export class JsonArraySplitter {
   private finishCapture(chunk: Uint8Array, start: number, end: number): SplitElement {
     const capture = this.capture as Capture;
     this.capture = undefined;
+    if (!this.parse) return { path: capture.path, index: capture.index, value: undefined, selected: false };
     const piece = chunk.subarray(Math.max(0, start), end);
     const bytes = this.carry.length === 0 ? piece : concat([...this.carry, piece]);
     this.carry = [];
+    if (this.select && !this.select(bytes))
+      return { path: capture.path, index: capture.index, value: undefined, selected: false };
     try {
       return { path: capture.path, index: capture.index, value: JSON.parse(DECODER.decode(bytes)) };
     } catch (error) {
@@ -243,6 +282,33 @@ export interface SplitElement {
   path: string[];
   index: number;
   value: unknown;
+  /** False when the `select` option turned the element down: its value was not parsed. */
+  selected?: false;
+}
+
+export interface SplitterOptions {
+  /**
+   * Parse only the elements whose raw bytes this accepts (a first pass that needs a few object types
+   * saves the JSON.parse of all the others); the rest come back with `selected: false`.
+   */
+  select?: (raw: Uint8Array) => boolean;
+  /** Keep the document minus the target elements, for `skeleton()`. */
+  skeleton?: boolean;
+  /** False: find the elements but parse none (a pass that only wants the skeleton or the scalars). */
+  parse?: boolean;
+}
+
+/**
+ * Run a splitter over a chunked document: every element, then the end-of-document check.
+ *
+ * @example for await (const e of splitChunks(open(), new JsonArraySplitter([['objects']]))) use(e.value);
+ */
+export async function* splitChunks(
+  chunks: AsyncIterable<Uint8Array>,
+  splitter: JsonArraySplitter,
+): AsyncGenerator<SplitElement> {
+  for await (const chunk of chunks) yield* splitter.push(chunk);
+  yield* splitter.end();
 }
 
 /** The document is not well-formed JSON. */
@@ -277,6 +343,8 @@ const RBRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const DECODER = new TextDecoder('utf-8');
+const ZERO = new Uint8Array([0x30]);
+const BOM = [0xef, 0xbb, 0xbf];
 
 const isDelimiter = (b: number): boolean => b === COMMA || b === RBRACKET || b === RBRACE || b <= 0x20;
 

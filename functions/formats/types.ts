@@ -46,6 +46,11 @@ export interface FormatParser {
   /** True when the start of a document (decoded as UTF-8, a few KiB at most) looks like this format. */
   detect?: (head: string) => boolean;
   parse: (input: Uint8Array, options: ParseOptions) => Iterable<ParseEvent>;
+  /**
+   * Parse a document too big to hold, read from `open()` in chunks. `open` may be called more than once
+   * (a first pass collects the small context, the next streams the big arrays); the events equal `parse`'s.
+   */
+  parseStream?: (open: () => AsyncIterable<Uint8Array>, options: ParseOptions) => AsyncIterable<ParseEvent>;
 }
 
 /** The whole document cannot be read as the format (bad JSON, not XML, hostile XML). */

@@ -2,6 +2,7 @@ import type { Format } from '../../domain/indicator.ts';
 import { decodeUtf8 } from '../common.ts';
 import { DocumentError, type FormatParser, type ParseEvent, type ParseOptions } from '../types.ts';
 import { mispEvents } from './parse.ts';
+import { parseMispStream } from './stream.ts';
 
 export { joinComposite, splitComposite } from './composite.ts';
 export { DEFAULT_MISP_CONFIDENCE, mispEvents } from './parse.ts';
@@ -43,10 +44,12 @@ export const mispParser: FormatParser = {
   format: 'misp',
   detect: detectMisp,
   parse: (input, options) => parseMisp(input, 'misp', options),
+  parseStream: (open, options) => parseMispStream(open, 'misp', options),
 };
 
 /** One `{uuid}.json` event of a MISP feed: MISP JSON whose indicators name `misp-feed` as their format. */
 export const mispFeedParser: FormatParser = {
   format: 'misp-feed',
   parse: (input, options) => parseMisp(input, 'misp-feed', options),
+  parseStream: (open, options) => parseMispStream(open, 'misp-feed', options),
 };

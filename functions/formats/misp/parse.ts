@@ -19,7 +19,7 @@ import { MISP_TYPE_MAP, type PartTarget, unmappedReason } from './type-map.ts';
 export const DEFAULT_MISP_CONFIDENCE = 75;
 
 /** The feed settings a MISP parse needs, resolved once per document. */
-interface Settings {
+export interface Settings {
   format: Format;
   options: ParseOptions;
   baseConfidence: number;
@@ -33,7 +33,7 @@ interface Settings {
 }
 
 /** What every attribute of one event inherits. */
-interface EventScope {
+export interface EventScope {
   uuid: string | undefined;
   info: string | undefined;
   org: string | undefined;
@@ -49,7 +49,7 @@ interface ObjectScope {
   lastSeen: string | null | undefined;
 }
 
-function settingsOf(format: Format, options: ParseOptions): Settings {
+export function settingsOf(format: Format, options: ParseOptions): Settings {
   const config = options.feedConfig;
   return {
     format,
@@ -89,7 +89,16 @@ export function* mispEvents(doc: unknown, format: Format, options: ParseOptions)
   }
 }
 
-const EVENT_KEYS = ['Attribute', 'Object', 'info', 'threat_level_id', 'Tag', 'EventTag', 'Galaxy', 'Orgc'];
+export const EVENT_KEYS = [
+  'Attribute',
+  'Object',
+  'info',
+  'threat_level_id',
+  'Tag',
+  'EventTag',
+  'Galaxy',
+  'Orgc',
+];
 
 function* fromNode(node: unknown, pointer: string, settings: Settings): Generator<ParseEvent> {
   if (!isObject(node)) {
@@ -114,7 +123,7 @@ function* fromNode(node: unknown, pointer: string, settings: Settings): Generato
   }
 }
 
-const NO_EVENT: EventScope = {
+export const NO_EVENT: EventScope = {
   uuid: undefined,
   info: undefined,
   org: undefined,
@@ -150,7 +159,7 @@ function* fromEvent(
     yield* fromObject(objects[i], `${pointer}/Object/${i}`, settings, scope);
 }
 
-function eventFilterReason(event: MispEvent, settings: Settings): string | undefined {
+export function eventFilterReason(event: MispEvent, settings: Settings): string | undefined {
   // MISP's own "undefined" level (4) stands for an event that does not say.
   const level = event.threat_level_id ?? 4;
   if (level > settings.maxThreatLevelId)
@@ -168,7 +177,7 @@ function attributeCount(event: MispEvent): number {
   return n;
 }
 
-function eventScope(event: MispEvent, settings: Settings): EventScope {
+export function eventScope(event: MispEvent, settings: Settings): EventScope {
   const tags = event.EventTag ? [...(event.Tag ?? []), ...event.EventTag.map((e) => e.Tag)] : event.Tag;
   const meaning = readTags(tags);
   const defaults = settings.options.feedConfig?.defaults.labels ?? [];
@@ -182,7 +191,7 @@ function eventScope(event: MispEvent, settings: Settings): EventScope {
   };
 }
 
-function* fromObject(
+export function* fromObject(
   raw: unknown,
   pointer: string,
   settings: Settings,
@@ -217,7 +226,7 @@ interface Part {
   index: number;
 }
 
-function* fromAttribute(
+export function* fromAttribute(
   raw: unknown,
   pointer: string,
   settings: Settings,
@@ -476,7 +485,7 @@ function isoOf(text: string): string | undefined {
   return Number.isNaN(ms) || Math.abs(ms) > MAX_DATE_MS ? undefined : new Date(ms).toISOString();
 }
 
-function quarantine(
+export function quarantine(
   reason: string,
   rawRef: string,
   objectId?: string,
@@ -492,7 +501,7 @@ function quarantine(
   return record;
 }
 
-function skip(reason: string, rawRef: string, objectId?: string): ParseEvent {
+export function skip(reason: string, rawRef: string, objectId?: string): ParseEvent {
   return objectId === undefined
     ? { kind: 'skip', record: { reason, rawRef } }
     : { kind: 'skip', record: { reason, rawRef, objectId } };
@@ -506,11 +515,11 @@ function clip(text: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function describeJson(value: unknown): string {
+export function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

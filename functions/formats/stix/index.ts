@@ -61,7 +61,7 @@ interface Sighted {
 }
 
 /** What the first pass learns about the whole document. */
-interface DocumentIndex {
+export interface DocumentIndex {
   markings: Markings;
   /** Named objects an indicator may point at, with the markings their name carries. */
   names: Map<string, { name: string; markingRefs: unknown[] }>;
@@ -73,7 +73,7 @@ interface DocumentIndex {
  * The first pass's verdicts, kept compact (no object per STIX object, so nothing per object survives
  * into the old generation): the version of each object and why the invalid ones are invalid.
  */
-interface Verdicts {
+export interface Verdicts {
   versions: Uint8Array;
   problems: Map<number, string>;
 }
@@ -106,7 +106,12 @@ function objectsOf(doc: unknown): { objects: unknown[]; pointer: string; bundleV
 }
 
 /** Validate object `i` into the verdicts: its version, and why it is invalid. True when valid. */
-function check(obj: unknown, i: number, bundleVersion: string | undefined, verdicts: Verdicts): boolean {
+export function check(
+  obj: unknown,
+  i: number,
+  bundleVersion: string | undefined,
+  verdicts: Verdicts,
+): boolean {
   let problem: string | undefined;
   if (!isRecord(obj)) {
     problem = `expected a STIX object, found ${Array.isArray(obj) ? 'a list' : obj === null ? 'null' : typeof obj}`;
@@ -127,34 +132,37 @@ function check(obj: unknown, i: number, bundleVersion: string | undefined, verdi
 /** First pass: validate every object and index markings, names, `indicates` and observed-data refs. */
 function indexDocument(objects: unknown[], bundleVersion: string | undefined): [Verdicts, DocumentIndex] {
   const verdicts: Verdicts = { versions: new Uint8Array(objects.length), problems: new Map() };
-  const index: DocumentIndex = {
-    markings: new Markings(),
-    names: new Map(),
-    indicates: new Map(),
-    sighted: new Map(),
-  };
+  const index = emptyIndex();
   for (let i = 0; i < objects.length; i++) {
     const obj = objects[i];
-    if (!check(obj, i, bundleVersion, verdicts)) continue;
-    const o = obj as StixObject;
-    const type = o.type as string;
-    if (type === 'indicator' || SCO_TYPES.has(type)) continue;
-    if (type === 'relationship') {
-      if (o.relationship_type === 'indicates' && typeof o.source_ref === 'string') {
-        const targets = index.indicates.get(o.source_ref);
-        if (targets) targets.push(o.target_ref as string);
-        else index.indicates.set(o.source_ref, [o.target_ref as string]);
-      }
-    } else if (type === 'marking-definition') {
-      index.markings.add(o);
-    } else if (NAMED_TYPES.has(type)) {
-      if (typeof o.name === 'string')
-        index.names.set(o.id as string, { name: o.name, markingRefs: markingRefsOf(o) });
-    } else if (type === 'observed-data' && Array.isArray(o.object_refs)) {
-      noteSighting(index.sighted, o);
-    }
+    if (check(obj, i, bundleVersion, verdicts)) indexObject(index, obj as StixObject);
   }
   return [verdicts, index];
+}
+
+/** An index with nothing in it yet. */
+export function emptyIndex(): DocumentIndex {
+  return { markings: new Markings(), names: new Map(), indicates: new Map(), sighted: new Map() };
+}
+
+/** Note one valid object in the index; the streaming parser's first pass (stream.ts) calls this too. */
+export function indexObject(index: DocumentIndex, o: StixObject): void {
+  const type = o.type as string;
+  if (type === 'indicator' || SCO_TYPES.has(type)) return;
+  if (type === 'relationship') {
+    if (o.relationship_type === 'indicates' && typeof o.source_ref === 'string') {
+      const targets = index.indicates.get(o.source_ref);
+      if (targets) targets.push(o.target_ref as string);
+      else index.indicates.set(o.source_ref, [o.target_ref as string]);
+    }
+  } else if (type === 'marking-definition') {
+    index.markings.add(o);
+  } else if (NAMED_TYPES.has(type)) {
+    if (typeof o.name === 'string')
+      index.names.set(o.id as string, { name: o.name, markingRefs: markingRefsOf(o) });
+  } else if (type === 'observed-data' && Array.isArray(o.object_refs)) {
+    noteSighting(index.sighted, o);
+  }
 }
 
 function noteSighting(sighted: Map<string, Sighted>, o: StixObject): void {
@@ -224,7 +232,7 @@ function customProperties(o: StixObject, known: ReadonlySet<string> | undefined)
 }
 
 /** Second pass over one object: every event it yields. */
-class Emitter {
+export class Emitter {
   private readonly defaults: ReturnType<typeof feedDefaults>;
 
   constructor(
