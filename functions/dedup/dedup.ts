@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import type { Indicator } from '../domain/indicator.ts';
 import type { Auditor, Decision } from '../shared/audit.ts';
-import { batchGet, type DocSend, isConditionalCheckFailed } from '../shared/ddb-batch.ts';
+import { batchGet, batchWrite, type DocSend, isConditionalCheckFailed } from '../shared/ddb-batch.ts';
 import type { Ledger } from '../shared/ledger.ts';
 import {
   type Change,
@@ -15,7 +15,7 @@ import {
 } from '../shared/messages.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Counter, Log, Observability } from '../shared/observability.ts';
-import { mapConcurrent } from '../shared/retry.ts';
+import { type BackoffOptions, mapConcurrent } from '../shared/retry.ts';
 import { packMessages, type SqsSend, sendMessages } from '../shared/sqs-batch.ts';
 import { MessageFormatError, parseBody, sqsBatchHandler } from '../shared/stage.ts';
 
@@ -31,6 +31,8 @@ export interface DedupDeps {
   /** The profile's window (CTI_DEDUP_WINDOW_HOURS); a feed's own window in the message wins. */
   defaultWindowHours: number;
   concurrency?: number;
+  /** Retry of UnprocessedItems/UnprocessedKeys (tests shorten it). */
+  backoff?: BackoffOptions;
 }
 
 /** A window marker: this source reported this value with this content until `expiresAt`. */
@@ -70,8 +72,8 @@ type Classified = { indicator: Indicator; key: string; hash: string } & (
 
 /**
  * Classify each indicator of a message against the window markers (read in batches of 100: a read costs
- * less than a conditional write). New and changed ones claim their marker with a conditional write and
- * go to the load queue; exact repeats within the window are counted duplicates and cost no write to
+ * less than a conditional write). New and changed ones claim their marker (BatchWriteItem, 25 per call)
+ * and go to the load queue; exact repeats within the window are counted duplicates and cost no write to
  * Indicators, except one batched refresh of the source's lastSeen/sightings per window.
  */
 export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
@@ -86,6 +88,7 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
     deps.doc,
     deps.names.dedupTable,
     keys.map((dedupKey) => ({ dedupKey })),
+    deps.backoff ? { backoff: deps.backoff } : {},
   );
   const markers = new Map<string, Marker>();
   for (const item of found) {
@@ -112,35 +115,36 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
     return { indicator, key, hash, verdict: 'duplicate', refresh: !marker.refreshed, marker };
   });
 
-  // Claim the window for new and changed content; losing the race to an identical writer makes a duplicate.
+  // Claim the window for new and changed content: unconditional puts, 25 per BatchWriteItem. The read
+  // above already decided; a conditional single write per record would only catch two identical
+  // reports racing in concurrent messages, and then both pass as new: load's merge is idempotent on
+  // content, so that costs a redundant merge (and one duplicate fewer counted), never a wrong store.
   const lastForKey = new Map<string, Classified>();
   for (const c of classified) if (c.verdict !== 'duplicate') lastForKey.set(c.key, c);
-  const lost = new Set<string>();
-  await mapConcurrent([...lastForKey.values()], concurrency, async (c) => {
-    try {
-      await deps.doc.send(
-        new PutCommand({
-          TableName: deps.names.dedupTable,
-          Item: {
-            dedupKey: c.key,
-            fingerprint: c.indicator.fingerprint,
-            feedId: c.indicator.source.feedId,
-            contentHash: c.hash,
-            expiresAt: nowSeconds + windowSeconds,
-            writtenBy: writer,
-            refreshed: false,
-            writtenAt: now.toISOString(),
-          },
-          ConditionExpression:
-            'attribute_not_exists(dedupKey) OR expiresAt <= :now OR contentHash <> :hash OR writtenBy = :writer',
-          ExpressionAttributeValues: { ':now': nowSeconds, ':hash': c.hash, ':writer': writer },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      lost.add(c.key);
-    }
-  });
+  const expiresAt = nowSeconds + windowSeconds;
+  const writtenAt = now.toISOString();
+  await batchWrite(
+    deps.doc,
+    deps.names.dedupTable,
+    [...lastForKey.values()].map((c) => ({
+      PutRequest: {
+        Item: {
+          dedupKey: c.key,
+          fingerprint: c.indicator.fingerprint,
+          feedId: c.indicator.source.feedId,
+          contentHash: c.hash,
+          expiresAt,
+          writtenBy: writer,
+          refreshed: false,
+          writtenAt,
+        },
+      },
+    })),
+    {
+      concurrency: Math.max(1, Math.ceil(concurrency / 4)),
+      ...(deps.backoff ? { backoff: deps.backoff } : {}),
+    },
+  );
 
   const toLoad: { change: Change; indicator: Indicator }[] = [];
   const decisions: Decision[] = [];
@@ -148,11 +152,10 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
   const refreshes = new Map<string, { indicator: Indicator; marker: Marker }>();
   classified.forEach((c, i) => {
     const ref = `${message.messageKey}#${i}`;
-    if (c.verdict === 'duplicate' || lost.has(c.key)) {
+    if (c.verdict === 'duplicate') {
       duplicates++;
       decisions.push({ ref, decision: 'duplicate', fingerprint: c.indicator.fingerprint });
-      if (c.verdict === 'duplicate' && c.refresh && c.marker)
-        refreshes.set(c.key, { indicator: c.indicator, marker: c.marker });
+      if (c.refresh && c.marker) refreshes.set(c.key, { indicator: c.indicator, marker: c.marker });
       return;
     }
     toLoad.push({ change: c.verdict, indicator: c.indicator });

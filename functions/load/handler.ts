@@ -4,7 +4,7 @@ import { createEnvelopeCrypto, type EnvelopeCrypto, keyringFromEnv } from '../sh
 import { LoadEnvSchema, parseEnv } from '../shared/env.ts';
 import { Ledger } from '../shared/ledger.ts';
 import { createObservability } from '../shared/observability.ts';
-import { createLoadHandler } from './load.ts';
+import { createLoadHandler, metricsTiming } from './load.ts';
 
 const env = parseEnv(LoadEnvSchema);
 const clients = sharedClients(env);
@@ -24,7 +24,7 @@ const envelope = (): Promise<EnvelopeCrypto> => {
 export const handler = createLoadHandler(
   {
     doc: clients.doc,
-    names: { indicatorsTable: env.TABLE_INDICATORS },
+    names: { indicatorsTable: env.TABLE_INDICATORS, auditTable: env.TABLE_AUDIT },
     crypto: {
       encrypt: async (plaintext, context) => (await envelope()).encrypt(plaintext, context),
       decrypt: async (ciphertext, context) => (await envelope()).decrypt(ciphertext, context),
@@ -33,6 +33,7 @@ export const handler = createLoadHandler(
     audit: new Auditor(clients.doc, env.TABLE_AUDIT, env.CTI_AUDIT_LEVEL, observability.log, now),
     log: observability.log,
     counter: observability.counter,
+    timing: metricsTiming(observability.metrics),
     now,
   },
   env.CTI_MAX_RECEIVE_COUNT,

@@ -1,3 +1,4 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import type { Indicator } from '../domain/indicator.ts';
@@ -11,27 +12,40 @@ import type { Counter, Log, Observability } from '../shared/observability.ts';
 import { mapConcurrent } from '../shared/retry.ts';
 import { MessageFormatError, parseBody, sqsBatchHandler } from '../shared/stage.ts';
 import {
-  reportHash as hashOf,
+  reportHashOfJson as hashOfJson,
   mergeIndicator,
   type StoredIndicator,
   StoredIndicatorSchema,
   sameContent,
 } from './merge.ts';
+import { type RawRef, type RawReport, sealRawReports } from './raw-reports.ts';
 
 export interface LoadDeps {
   doc: DocSend;
-  names: { indicatorsTable: string };
+  /** `auditTable` holds the encrypted raw-report batches (raw-reports.ts). */
+  names: { indicatorsTable: string; auditTable: string };
   crypto: EnvelopeCrypto;
   ledger: Ledger;
   audit: Auditor;
   log: Log;
   counter: Counter;
+  /** Timings in milliseconds (Powertools Metrics with unit Milliseconds in Lambda). */
+  timing?: Timing;
   now: () => Date;
   concurrency?: number;
 }
 
-/** The encryption context's table: the logical name, so a restored copy of the table still decrypts. */
-export const RAW_CONTEXT_TABLE = 'indicators';
+export interface Timing {
+  milliseconds(name: string, value: number): void;
+}
+
+/** Timings as Powertools metrics (EMF, unit Milliseconds, the stage's service dimension). */
+export function metricsTiming(metrics: Pick<Metrics, 'addMetric'>): Timing {
+  return { milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value) };
+}
+
+/** The load stage's end-to-end latency metric; the CDK alarm watches its p95 (service=load). */
+export const END_TO_END_LATENCY_METRIC = 'EndToEndLatencyMs';
 
 export class WriteConflictError extends Error {
   constructor(fingerprint: string, attempts: number) {
@@ -46,19 +60,74 @@ function parseStored(item: Record<string, unknown> | undefined): StoredIndicator
   return item ? StoredIndicatorSchema.parse(item) : undefined;
 }
 
+/** A report with its JSON and hash, computed once and shared by the merge and the raw-report batch. */
+interface Report {
+  indicator: Indicator;
+  json: string;
+  hash: string;
+}
+
+/**
+ * The message's raw reports grouped by feed, sealed lazily: a feed's batch is encrypted and stored the
+ * first time a merge needs it, once, so a replay that changes nothing encrypts nothing.
+ */
+class RawBatches {
+  private readonly byFeed = new Map<string, Map<string, RawReport>>();
+  private readonly sealed = new Map<string, Promise<Map<string, RawRef>>>();
+
+  constructor(
+    private readonly deps: LoadDeps,
+    private readonly message: LoadMessage,
+    reports: readonly Report[],
+  ) {
+    for (const r of reports) {
+      const feedId = r.indicator.source.feedId;
+      const feed = this.byFeed.get(feedId) ?? new Map<string, RawReport>();
+      feed.set(r.hash, { hash: r.hash, json: r.json });
+      this.byFeed.set(feedId, feed);
+    }
+  }
+
+  /** Where the report with this hash is stored, sealing its feed's batch on first use. */
+  async refOf(feedId: string, hash: string): Promise<RawRef | undefined> {
+    const feed = this.byFeed.get(feedId);
+    if (!feed?.has(hash)) return undefined;
+    let refs = this.sealed.get(feedId);
+    if (!refs) {
+      refs = sealRawReports(
+        {
+          doc: this.deps.doc,
+          crypto: this.deps.crypto,
+          table: this.deps.names.auditTable,
+          now: this.deps.now,
+        },
+        { documentId: this.message.documentId, messageKey: this.message.messageKey, feedId },
+        [...feed.values()],
+      );
+      this.sealed.set(feedId, refs);
+    }
+    return (await refs).get(hash);
+  }
+}
+
 /**
  * Merge a message's indicators into the Indicators table: read the current items in batches, merge,
- * encrypt the newest raw report of each changed source, and write with an optimistic version check
- * (re-read and re-merge on conflict). An item whose merge changes nothing is not written, which makes
- * a replayed message a no-op. Ledger key `l:<messageKey>`.
+ * store the raw reports of each feed as one encrypted batch and point each changed source at it, and
+ * write with an optimistic version check (re-read and re-merge on conflict). An item whose merge
+ * changes nothing is not written, which makes a replayed message a no-op. Ledger key `l:<messageKey>`.
  */
 export async function loadMessage(deps: LoadDeps, message: LoadMessage) {
-  const byFingerprint = new Map<string, Indicator[]>();
+  const byFingerprint = new Map<string, Report[]>();
+  const reports: Report[] = [];
   for (const { indicator } of message.items) {
+    const json = JSON.stringify(indicator);
+    const report = { indicator, json, hash: hashOfJson(json) };
+    reports.push(report);
     const list = byFingerprint.get(indicator.fingerprint) ?? [];
-    list.push(indicator);
+    list.push(report);
     byFingerprint.set(indicator.fingerprint, list);
   }
+  const raw = new RawBatches(deps, message, reports);
   const current = new Map<string, StoredIndicator>();
   const found = await batchGet(
     deps.doc,
@@ -73,7 +142,7 @@ export async function loadMessage(deps: LoadDeps, message: LoadMessage) {
   const written = await mapConcurrent(
     [...byFingerprint],
     deps.concurrency ?? 16,
-    async ([fingerprint, reports]) => upsert(deps, fingerprint, reports, current.get(fingerprint)),
+    async ([fingerprint, list]) => upsert(deps, raw, fingerprint, list, current.get(fingerprint)),
   );
   const writes = written.filter(Boolean).length;
   const decisions: Decision[] = message.items.map(({ indicator }, i) => ({
@@ -92,35 +161,43 @@ export async function loadMessage(deps: LoadDeps, message: LoadMessage) {
   });
   deps.counter.count('IndicatorsLoaded', message.items.length);
   deps.counter.count('IndicatorWrites', writes);
+  const latencyMs = endToEndLatencyMs(message, deps.now());
+  if (latencyMs !== undefined) deps.timing?.milliseconds(END_TO_END_LATENCY_METRIC, latencyMs);
   return { loaded: message.items.length, writes };
+}
+
+/**
+ * The message's end-to-end latency: now minus the oldest `receivedAt` of its items, i.e. the worst
+ * item's time from intake to the store. One value per message keeps the metric's sample count
+ * proportional to work units, and the alarm's p95 over messages bounds what most records see.
+ */
+export function endToEndLatencyMs(message: LoadMessage, now: Date): number | undefined {
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const { indicator } of message.items) {
+    const at = Date.parse(indicator.source.receivedAt);
+    if (at < oldest) oldest = at;
+  }
+  return Number.isFinite(oldest) ? Math.max(0, now.getTime() - oldest) : undefined;
 }
 
 async function upsert(
   deps: LoadDeps,
+  raw: RawBatches,
   fingerprint: string,
-  reports: Indicator[],
+  reports: readonly Report[],
   first: StoredIndicator | undefined,
 ): Promise<boolean> {
   let existing = first;
   for (let attempt = 1; attempt <= MAX_MERGE_ATTEMPTS; attempt++) {
     let merged = existing;
-    const newest = new Map<string, Indicator>();
-    for (const report of reports) {
-      merged = mergeIndicator(merged, report);
-      const source = merged.sources[report.source.feedId];
-      if (source && source.raw === undefined) newest.set(report.source.feedId, report);
-    }
+    for (const report of reports) merged = mergeIndicator(merged, report.indicator, report.hash);
     if (!merged || sameContent(existing, merged)) return false;
-    for (const [feedId, report] of newest) {
-      const source = merged.sources[feedId];
-      if (!source) continue;
-      const winner =
-        reports.find((r) => r.source.feedId === feedId && source.rawHash === hashOf(r)) ?? report;
-      const ciphertext = await deps.crypto.encrypt(new TextEncoder().encode(JSON.stringify(winner)), {
-        feedId,
-        table: RAW_CONTEXT_TABLE,
-      });
-      source.raw = Buffer.from(ciphertext).toString('base64');
+    // A source whose newest report came in this message points at the message's batch; one whose
+    // newest report is older keeps its reference (mergeSource carries it over).
+    for (const source of Object.values(merged.sources)) {
+      if (source.raw !== undefined) continue;
+      const ref = await raw.refOf(source.feedId, source.rawHash);
+      if (ref) source.raw = ref;
     }
     const version = existing?.version ?? 0;
     try {

@@ -7,6 +7,7 @@ import {
   mostRestrictiveTlp,
   TlpSchema,
 } from '../domain/indicator.ts';
+import { RawRefSchema } from './raw-reports.ts';
 
 /**
  * The Indicators item and how an observation merges into it. Pure: no I/O, no clock. The merge is
@@ -33,8 +34,12 @@ export const SourceStateSchema = z.object({
   /** sha256 of the newest report from this source, and of the recent ones. */
   rawHash: z.string(),
   seen: z.array(z.string()),
-  /** The newest report, envelope-encrypted (base64); set by the load stage after merging. */
-  raw: z.string().optional(),
+  /**
+   * Where the newest report is kept, envelope-encrypted with the rest of its batch (see
+   * raw-reports.ts); set by the load stage after merging. A string is an item written before
+   * batching: the report's own ciphertext, base64.
+   */
+  raw: z.union([RawRefSchema, z.string()]).optional(),
 });
 export type SourceState = z.infer<typeof SourceStateSchema>;
 
@@ -60,7 +65,12 @@ export type StoredIndicator = z.infer<typeof StoredIndicatorSchema>;
 
 /** The hash identifying one report (the indicator as the source sent it, with its provenance). */
 export function reportHash(indicator: Indicator): string {
-  return createHash('sha256').update(JSON.stringify(indicator)).digest('hex');
+  return reportHashOfJson(JSON.stringify(indicator));
+}
+
+/** `reportHash` of a report already serialized with JSON.stringify (load serializes each report once). */
+export function reportHashOfJson(json: string): string {
+  return createHash('sha256').update(json).digest('hex');
 }
 
 const min = (a: string | undefined, b: string | undefined) =>
@@ -69,9 +79,8 @@ const max = (a: string | undefined, b: string | undefined) =>
   a === undefined ? b : b === undefined ? a : a >= b ? a : b;
 const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])].sort();
 
-function observationOf(indicator: Indicator): SourceState {
+function observationOf(indicator: Indicator, hash: string): SourceState {
   const receivedAt = indicator.source.receivedAt;
-  const hash = reportHash(indicator);
   const state: SourceState = {
     feedId: indicator.source.feedId,
     format: indicator.source.format,
@@ -116,9 +125,16 @@ export function mergeSource(existing: SourceState | undefined, incoming: SourceS
   return merged;
 }
 
-/** Merge one reported indicator into the stored item (or start one). `version` is left to the writer. */
-export function mergeIndicator(existing: StoredIndicator | undefined, indicator: Indicator): StoredIndicator {
-  const observation = observationOf(indicator);
+/**
+ * Merge one reported indicator into the stored item (or start one). `version` is left to the writer.
+ * `hash` is `reportHash(indicator)`, passed in by a caller that has it already.
+ */
+export function mergeIndicator(
+  existing: StoredIndicator | undefined,
+  indicator: Indicator,
+  hash = reportHash(indicator),
+): StoredIndicator {
+  const observation = observationOf(indicator, hash);
   const sources = { ...existing?.sources };
   sources[observation.feedId] = mergeSource(sources[observation.feedId], observation);
   const phases = new Map(

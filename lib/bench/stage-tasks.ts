@@ -8,13 +8,14 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { dedupMessage } from '../../functions/dedup/dedup.ts';
 import type { Indicator } from '../../functions/domain/indicator.ts';
 import { parseDocument } from '../../functions/formats/index.ts';
-import { mergeIndicator } from '../../functions/load/merge.ts';
+import { mergeIndicator, reportHashOfJson } from '../../functions/load/merge.ts';
+import { partition, sealRawReports } from '../../functions/load/raw-reports.ts';
 import { Auditor } from '../../functions/shared/audit.ts';
 import { createEnvelopeCrypto, rawKeyring } from '../../functions/shared/crypto.ts';
 import type { DocSend } from '../../functions/shared/ddb-batch.ts';
 import { Ledger } from '../../functions/shared/ledger.ts';
 import { memoryCounter, silentLog } from '../../functions/shared/observability.ts';
-import type { SqsSend } from '../../functions/shared/sqs-batch.ts';
+import { MAX_MESSAGE_BYTES, type SqsSend } from '../../functions/shared/sqs-batch.ts';
 import { DEFAULT_RULE_SET, validateIndicator } from '../../functions/validate/rule-set.ts';
 import { localName, TOPOLOGY } from '../topology.ts';
 import { benchInput } from './inputs.ts';
@@ -75,29 +76,35 @@ export async function loadTask(args: TaskArgs): Promise<Record<string, unknown>>
   return { indicatorsPerSec: m.perSec, merges: indicators.length * 2, medianMs: m.medianMs };
 }
 
-/** Envelope encryption of each raw report with the Encryption SDK (raw AES keyring, data-key cache), as load does. */
+/**
+ * Envelope encryption of raw reports as load does it: one Encryption SDK message per feed and load message
+ * (`sealRawReports`; raw AES keyring, data-key cache), the reports packed into load-message-sized batches.
+ * The store is a no-op port: this measures the encryption path, not DynamoDB.
+ */
 export async function encryptTask(args: TaskArgs): Promise<Record<string, unknown>> {
   const indicators = stageInput(Number(args['size']));
   const crypto = createEnvelopeCrypto({ keyring: rawKeyring(randomBytes(32)) });
-  const plaintexts = indicators.map((i) => new TextEncoder().encode(JSON.stringify(i)));
-  const context = { feedId: 'bench', table: 'indicators' };
+  const reports = indicators.map((i) => {
+    const json = JSON.stringify(i);
+    return { json, hash: reportHashOfJson(json) };
+  });
+  const messages = partition(reports, MAX_MESSAGE_BYTES);
   let bytes = 0;
+  const store: DocSend = { send: (async () => ({})) as unknown as DocSend['send'] };
+  const deps = { doc: store, crypto, table: 'audit', now: () => new Date(RECEIVED_AT) };
   const m = await measure(async () => {
     bytes = 0;
-    // Bounded concurrency, as the load stage encrypts a batch's winners.
-    const queue = [...plaintexts];
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        for (let p = queue.pop(); p !== undefined; p = queue.pop())
-          bytes += (await crypto.encrypt(p, context)).byteLength;
-      }),
-    );
-    return plaintexts.length;
+    for (const [k, batch] of messages.entries()) {
+      await sealRawReports(deps, { documentId: 'bench', messageKey: String(k), feedId: 'bench' }, batch);
+      bytes += batch.reduce((n, r) => n + r.json.length, 0);
+    }
+    return reports.length;
   }, runsOf(args));
   return {
     indicatorsPerSec: m.perSec,
-    records: plaintexts.length,
-    ciphertextMb: round(bytes / 1e6),
+    records: reports.length,
+    messages: messages.length,
+    plaintextMb: round(bytes / 1e6),
     medianMs: m.medianMs,
   };
 }
@@ -251,9 +258,11 @@ class MemoryDoc implements DocSend {
   }) as unknown as DocSend['send'];
 
   private table(name: string) {
-    let t = this.tables.get(name);
-    if (!t) this.tables.set(name, (t = new Map()));
-    return t;
+    const existing = this.tables.get(name);
+    if (existing) return existing;
+    const created = new Map<string, Record<string, unknown>>();
+    this.tables.set(name, created);
+    return created;
   }
 }
 

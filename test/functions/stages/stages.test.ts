@@ -13,7 +13,9 @@ import { buildIndicator } from '../../../functions/domain/build.ts';
 import type { Indicator } from '../../../functions/domain/indicator.ts';
 import { createExtractHandler } from '../../../functions/extract/extract.ts';
 import { createLoadHandler, loadMessage } from '../../../functions/load/load.ts';
+import { RawRefSchema, readRawReport } from '../../../functions/load/raw-reports.ts';
 import { Auditor } from '../../../functions/shared/audit.ts';
+import { EncryptionContextMismatchError } from '../../../functions/shared/crypto.ts';
 import {
   batchGet,
   batchWrite,
@@ -460,21 +462,25 @@ describe('load', () => {
     expect(Object.keys(item?.sources ?? {}).sort()).toEqual(['feed-a', 'feed-b']);
   });
 
-  it('stores the raw report encrypted and bound to its feed', async () => {
+  it('stores the raw report encrypted in its batch and bound to its feed', async () => {
+    // Prepare
     const deps = stageDeps(aws);
     const a = await newDocument(1);
     const report = ioc('47.2.2.2', {}, 'feed-a', a);
+    const blobs = { doc: aws.doc, crypto: deps.load.crypto, table: aws.tables.audit };
+
+    // Act
     await loadMessage(deps.load, loadBody(a, [report]));
-    const raw = (await stored('47.2.2.2'))?.sources['feed-a'].raw as string;
-    expect(raw).not.toContain('47.2.2.2');
-    const plaintext = await deps.load.crypto.decrypt(Buffer.from(raw, 'base64'), {
-      feedId: 'feed-a',
-      table: 'indicators',
-    });
-    expect(JSON.parse(Buffer.from(plaintext).toString('utf8'))).toEqual(report);
-    await expect(
-      deps.load.crypto.decrypt(Buffer.from(raw, 'base64'), { feedId: 'feed-b', table: 'indicators' }),
-    ).rejects.toThrow();
+
+    // Assess
+    const source = (await stored('47.2.2.2'))?.sources['feed-a'];
+    const ref = RawRefSchema.parse(source?.raw);
+    expect(ref).toEqual({ documentId: a, key: 'raw#0#feed-a#0' });
+    const want = { feedId: 'feed-a', fingerprint: report.fingerprint, rawHash: source?.rawHash };
+    expect(await readRawReport(blobs, ref, want)).toEqual(report);
+    await expect(readRawReport(blobs, ref, { ...want, feedId: 'feed-b' })).rejects.toThrow(
+      EncryptionContextMismatchError,
+    );
   });
 
   it('changes nothing when a message is replayed', async () => {
@@ -631,7 +637,11 @@ describe('chained handlers', () => {
         ExpressionAttributeValues: { ':d': documentId },
       }),
     );
-    expect(audit.Items?.map((i) => i.stage).sort()).toEqual(['dedup', 'extract', 'load', 'validate']);
+    const trail = audit.Items?.filter((i) => i.kind !== 'raw-reports');
+    expect(trail?.map((i) => i.stage).sort()).toEqual(['dedup', 'extract', 'load', 'validate']);
+    expect(audit.Items?.filter((i) => i.kind === 'raw-reports').map((i) => i.eventKey)).toEqual([
+      'raw#0#feed-c#0',
+    ]);
   });
 });
 

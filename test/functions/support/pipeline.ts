@@ -102,7 +102,7 @@ export function stageDeps(
     },
     load: {
       doc,
-      names: { indicatorsTable: aws.tables.indicators },
+      names: { indicatorsTable: aws.tables.indicators, auditTable: aws.tables.audit },
       crypto,
       ledger,
       audit,

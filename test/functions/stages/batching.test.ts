@@ -1,0 +1,341 @@
+import { randomUUID } from 'node:crypto';
+import { BatchWriteCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dedupMessage } from '../../../functions/dedup/dedup.ts';
+import { buildIndicator } from '../../../functions/domain/build.ts';
+import type { Indicator } from '../../../functions/domain/indicator.ts';
+import { END_TO_END_LATENCY_METRIC, loadMessage, metricsTiming } from '../../../functions/load/load.ts';
+import { RawRefSchema, readRawReport } from '../../../functions/load/raw-reports.ts';
+import type { EnvelopeCrypto } from '../../../functions/shared/crypto.ts';
+import type { DocSend } from '../../../functions/shared/ddb-batch.ts';
+import type { DedupMessage, LoadMessage } from '../../../functions/shared/messages.ts';
+import { createObservability } from '../../../functions/shared/observability.ts';
+import { startTestAws, type TestAws } from '../support/emulators.ts';
+import { drainQueue } from '../support/events.ts';
+import { stageDeps } from '../support/pipeline.ts';
+
+let aws: TestAws;
+beforeAll(async () => {
+  aws = await startTestAws();
+});
+afterAll(async () => aws?.stop());
+
+const noWait = { attempts: 4, baseMs: 0, maxMs: 0, sleep: async () => {} };
+const RECEIVED_AT = '2026-11-27T10:00:00.000Z';
+
+function ioc(value: string, feedId: string, documentId: string, extra: Partial<Indicator> = {}): Indicator {
+  const built = buildIndicator({
+    type: 'ipv4',
+    value,
+    source: { feedId, format: 'text', receivedAt: RECEIVED_AT, documentId },
+  });
+  if (!built.ok) throw new Error(built.reason);
+  return { ...built.value, ...extra };
+}
+
+async function newDocument(records: number, feedId = 'feed-a'): Promise<string> {
+  const documentId = randomUUID();
+  const { ledger } = stageDeps(aws);
+  await ledger.create({
+    documentId,
+    feedId,
+    receivedAt: RECEIVED_AT,
+    s3Key: 'k',
+    format: 'text',
+    origin: 'push',
+    sizeBytes: 1,
+  });
+  await ledger.apply(documentId, 'x', { records }, { extractDone: true });
+  return documentId;
+}
+
+const loadBody = (documentId: string, indicators: Indicator[], messageKey = '0'): LoadMessage => ({
+  v: 1,
+  documentId,
+  feedId: indicators[0]?.source.feedId ?? 'feed-a',
+  messageKey,
+  items: indicators.map((indicator) => ({ change: 'new', indicator })),
+});
+
+async function stored(fingerprint: string) {
+  const out = await aws.doc.send(new ScanCommand({ TableName: aws.tables.indicators }));
+  return out.Items?.find((i) => i.fingerprint === fingerprint);
+}
+
+async function rawBlobs(documentId: string) {
+  const out = await aws.doc.send(
+    new QueryCommand({
+      TableName: aws.tables.audit,
+      KeyConditionExpression: 'documentId = :d AND begins_with(eventKey, :raw)',
+      ExpressionAttributeValues: { ':d': documentId, ':raw': 'raw#' },
+    }),
+  );
+  return out.Items ?? [];
+}
+
+/** Counts encryptions: one per Encryption SDK message. */
+function countingCrypto(inner: EnvelopeCrypto): EnvelopeCrypto & { encryptions: number } {
+  const wrapper = {
+    encryptions: 0,
+    encrypt: async (plaintext: Uint8Array, context: { feedId: string; table: string }) => {
+      wrapper.encryptions++;
+      return inner.encrypt(plaintext, context);
+    },
+    decrypt: inner.decrypt,
+  };
+  return wrapper;
+}
+
+describe('load: raw reports encrypted per batch', () => {
+  it('encrypts one message per feed, stores it once, and finds each report by its blob and fingerprint', async () => {
+    // Prepare
+    const documentId = await newDocument(5);
+    const deps = stageDeps(aws);
+    const crypto = countingCrypto(deps.load.crypto);
+    const reports = [
+      ioc('48.1.1.1', 'feed-a', documentId),
+      ioc('48.1.1.2', 'feed-a', documentId),
+      ioc('48.1.1.3', 'feed-a', documentId, { confidence: 40 }),
+      ioc('48.1.1.3', 'feed-a', documentId, { confidence: 70 }),
+      ioc('48.1.1.4', 'feed-b', documentId),
+    ];
+    const blobs = { doc: aws.doc, crypto, table: aws.tables.audit };
+
+    // Act
+    await loadMessage({ ...deps.load, crypto }, loadBody(documentId, reports));
+
+    // Assess
+    expect(crypto.encryptions).toBe(2);
+    expect((await rawBlobs(documentId)).map((b) => b['eventKey']).sort()).toEqual([
+      'raw#0#feed-a#0',
+      'raw#0#feed-b#0',
+    ]);
+    for (const report of [reports[0], reports[1], reports[4]] as Indicator[]) {
+      const source = (await stored(report.fingerprint))?.sources[report.source.feedId];
+      const found = await readRawReport(blobs, RawRefSchema.parse(source.raw), {
+        feedId: report.source.feedId,
+        fingerprint: report.fingerprint,
+        rawHash: source.rawHash,
+      });
+      expect(found).toEqual(report);
+    }
+    // Two reports of one value in one batch: the source's rawHash picks the one that won the merge.
+    const twice = (await stored(reports[2]?.fingerprint as string))?.sources['feed-a'];
+    const winner = await readRawReport(blobs, RawRefSchema.parse(twice.raw), {
+      feedId: 'feed-a',
+      fingerprint: reports[2]?.fingerprint as string,
+      rawHash: twice.rawHash,
+    });
+    expect(winner?.confidence).toBe(twice.confidence);
+    const ciphertext = Buffer.from((await rawBlobs(documentId))[0]?.['ciphertext'] as Uint8Array);
+    expect(ciphertext.includes(Buffer.from('48.1.1.1'))).toBe(false);
+  });
+
+  it('on replay keeps the same blob and encrypts nothing', async () => {
+    // Prepare
+    const documentId = await newDocument(2);
+    const deps = stageDeps(aws);
+    const message = loadBody(documentId, [
+      ioc('48.2.2.1', 'feed-a', documentId),
+      ioc('48.2.2.2', 'feed-a', documentId),
+    ]);
+    await loadMessage(deps.load, message);
+    const before = await rawBlobs(documentId);
+    const crypto = countingCrypto(deps.load.crypto);
+
+    // Act
+    await loadMessage({ ...deps.load, crypto }, message);
+
+    // Assess
+    expect(crypto.encryptions).toBe(0);
+    expect(await rawBlobs(documentId)).toEqual(before);
+    expect(before).toHaveLength(1);
+  });
+
+  it('keeps the first stored blob when a crashed attempt is retried after storing it', async () => {
+    // Prepare: the first attempt stores the blob, then every Indicators write fails.
+    const documentId = await newDocument(1);
+    const deps = stageDeps(aws);
+    const failing: DocSend = {
+      send: (async (command: unknown) => {
+        if (command instanceof PutCommand && command.input.TableName === aws.tables.indicators)
+          throw new Error('crash');
+        return aws.doc.send(command as never);
+      }) as DocSend['send'],
+    };
+    const message = loadBody(documentId, [ioc('48.3.3.1', 'feed-a', documentId)]);
+    await expect(loadMessage({ ...deps.load, doc: failing }, message)).rejects.toThrow('crash');
+    const before = await rawBlobs(documentId);
+
+    // Act
+    await loadMessage(deps.load, message);
+
+    // Assess
+    expect(await rawBlobs(documentId)).toEqual(before);
+    const source = (await stored(message.items[0]?.indicator.fingerprint as string))?.sources['feed-a'];
+    expect(RawRefSchema.parse(source.raw)).toEqual({ documentId, key: 'raw#0#feed-a#0' });
+    expect(await deps.ledger.get(documentId)).toMatchObject({ loaded: 1, status: 'complete' });
+  });
+});
+
+describe('load: end-to-end latency metric', () => {
+  it('emits EndToEndLatencyMs once per message, from the oldest receivedAt to now', async () => {
+    // Prepare
+    const documentId = await newDocument(2);
+    const deps = stageDeps(aws, { now: () => new Date('2026-11-27T10:00:02.500Z') });
+    const timings: [string, number][] = [];
+    const timing = { milliseconds: (name: string, value: number) => timings.push([name, value]) };
+    const late = { ...ioc('48.4.4.2', 'feed-a', documentId) };
+    late.source = { ...late.source, receivedAt: '2026-11-27T10:00:01.000Z' };
+
+    // Act
+    await loadMessage(
+      { ...deps.load, timing },
+      loadBody(documentId, [ioc('48.4.4.1', 'feed-a', documentId), late]),
+    );
+
+    // Assess
+    expect(timings).toEqual([[END_TO_END_LATENCY_METRIC, 2500]]);
+  });
+
+  it('reaches CloudWatch as EMF: namespace cti-ingest, service load, unit Milliseconds', async () => {
+    // Prepare
+    const documentId = await newDocument(1);
+    const deps = stageDeps(aws, { now: () => new Date('2026-11-27T10:00:00.750Z') });
+    const { metrics } = createObservability('load', 'cti-ingest');
+
+    // Act
+    await loadMessage(
+      { ...deps.load, timing: metricsTiming(metrics) },
+      loadBody(documentId, [ioc('48.4.4.3', 'feed-a', documentId)]),
+    );
+
+    // Assess
+    const emf = metrics.serializeMetrics();
+    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'cti-ingest',
+      Dimensions: [['service']],
+      Metrics: [{ Name: 'EndToEndLatencyMs', Unit: 'Milliseconds' }],
+    });
+    expect(emf).toMatchObject({ service: 'load', EndToEndLatencyMs: 750 });
+  });
+});
+
+/**
+ * Records the commands sent to the Dedup table, and answers the first `unprocessed` BatchWrites to it
+ * with everything unprocessed.
+ */
+function recordingDoc(unprocessed: number): DocSend & { commands: string[] } {
+  let refused = 0;
+  const wrapper = {
+    commands: [] as string[],
+    send: (async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const tables = [
+        command.input['TableName'],
+        ...Object.keys((command.input['RequestItems'] as object | undefined) ?? {}),
+      ];
+      if (!tables.includes(aws.tables.dedup)) return aws.doc.send(command as never);
+      wrapper.commands.push(command.constructor.name);
+      if (command instanceof BatchWriteCommand && refused < unprocessed) {
+        refused++;
+        return { UnprocessedItems: command.input.RequestItems };
+      }
+      return aws.doc.send(command as never);
+    }) as DocSend['send'],
+  };
+  return wrapper;
+}
+
+const dedupBody = (documentId: string, indicators: Indicator[], messageKey = '0'): DedupMessage => ({
+  v: 1,
+  documentId,
+  feedId: 'feed-a',
+  messageKey,
+  indicators,
+});
+
+describe('dedup: window claims with BatchWriteItem', () => {
+  it('claims every new marker in batches of 25, retrying UnprocessedItems, with no single conditional write', async () => {
+    // Prepare
+    await drainQueue(aws, aws.queues.load);
+    const documentId = await newDocument(60);
+    const doc = recordingDoc(2);
+    const deps = stageDeps(aws, { doc });
+    const indicators = Array.from({ length: 60 }, (_, i) => ioc(`49.0.0.${i}`, 'feed-a', documentId));
+
+    // Act
+    await dedupMessage({ ...deps.dedup, backoff: noWait }, dedupBody(documentId, indicators));
+
+    // Assess
+    expect(doc.commands.filter((c) => c === 'PutCommand')).toEqual([]);
+    // 60 claims = 3 calls, plus the two answered with everything unprocessed.
+    expect(doc.commands.filter((c) => c === 'BatchWriteCommand')).toHaveLength(5);
+    const markers = await aws.doc.send(new ScanCommand({ TableName: aws.tables.dedup }));
+    const ours = (markers.Items ?? []).filter((m) => m['writtenBy'] === `${documentId}/0`);
+    expect(ours).toHaveLength(60);
+    const sent = (await drainQueue(aws, aws.queues.load)).map((b) => JSON.parse(b) as LoadMessage);
+    expect(sent.flatMap((m) => m.items)).toHaveLength(60);
+    expect(await deps.ledger.get(documentId)).toMatchObject({ dedupIn: 60, dedupPassed: 60, duplicates: 0 });
+  });
+
+  it('fails the message rather than drop a claim that stays unprocessed, and a redelivery resends it', async () => {
+    // Prepare
+    await drainQueue(aws, aws.queues.load);
+    const documentId = await newDocument(1);
+    const deps = stageDeps(aws);
+    const message = dedupBody(documentId, [ioc('49.1.1.1', 'feed-a', documentId)]);
+
+    // Act
+    await expect(
+      dedupMessage({ ...deps.dedup, doc: recordingDoc(99), backoff: noWait }, message),
+    ).rejects.toThrow(/unprocessed/);
+    await dedupMessage(deps.dedup, message);
+
+    // Assess
+    const sent = (await drainQueue(aws, aws.queues.load)).map((b) => JSON.parse(b) as LoadMessage);
+    expect(sent.flatMap((m) => m.items.map((i) => i.change))).toEqual(['new']);
+    expect(await deps.ledger.get(documentId)).toMatchObject({ dedupPassed: 1, duplicates: 0 });
+  });
+
+  it('lets two concurrent identical reports both pass as new, and load stores one indicator', async () => {
+    // Prepare: both messages read the (absent) marker before either claims it.
+    await drainQueue(aws, aws.queues.load);
+    const first = await newDocument(1);
+    const second = await newDocument(1);
+    let reads = 0;
+    let release: () => void = () => {};
+    const bothRead = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const doc: DocSend = {
+      send: (async (command: { constructor: { name: string } }) => {
+        if (command instanceof BatchWriteCommand) await bothRead;
+        const out = await aws.doc.send(command as never);
+        if (command.constructor.name === 'BatchGetCommand' && ++reads === 2) release();
+        return out;
+      }) as DocSend['send'],
+    };
+    const deps = stageDeps(aws, { doc });
+    const value = (documentId: string) => ioc('49.2.2.2', 'feed-a', documentId, { confidence: 60 });
+
+    // Act
+    await Promise.all([
+      dedupMessage(deps.dedup, dedupBody(first, [value(first)])),
+      dedupMessage(deps.dedup, dedupBody(second, [value(second)])),
+    ]);
+    const sent = (await drainQueue(aws, aws.queues.load)).map((b) => JSON.parse(b) as LoadMessage);
+    for (const message of sent) await loadMessage(deps.load, message);
+
+    // Assess
+    expect(sent.flatMap((m) => m.items.map((i) => i.change))).toEqual(['new', 'new']);
+    for (const documentId of [first, second])
+      expect(await deps.ledger.get(documentId)).toMatchObject({
+        duplicates: 0,
+        loaded: 1,
+        status: 'complete',
+      });
+    const item = await stored(value(first).fingerprint);
+    expect(Object.keys(item?.sources ?? {})).toEqual(['feed-a']);
+    expect(item?.sources['feed-a']).toMatchObject({ confidence: 60 });
+  });
+});
