@@ -1,7 +1,9 @@
 import { parseDocument } from '../../functions/formats/index.ts';
+import { endToEndTask } from './end-to-end.ts';
 import { type BenchFormat, benchInput } from './inputs.ts';
 import { type Measurement, measure } from './measure.ts';
 import { dedupTask, encryptTask, loadTask, validateTask } from './stage-tasks.ts';
+import { streamingCheck } from './streaming.ts';
 
 export type TaskArgs = Record<string, unknown>;
 export type Task = (args: TaskArgs) => Promise<Record<string, unknown>>;
@@ -53,4 +55,11 @@ export const TASKS: Record<string, Task> = {
   dedup: dedupTask,
   load: loadTask,
   encrypt: encryptTask,
+  'end-to-end': endToEndTask,
+  streaming: async (args) => ({
+    ...(await streamingCheck({
+      smallMb: Number(args['smallMb'] ?? 10),
+      largeMb: Number(args['largeMb'] ?? 500),
+    })),
+  }),
 };
