@@ -5,6 +5,12 @@
  * every URL is distinct, so a parser cannot profit from repeats.
  */
 
+import { rng } from './random.ts';
+
+// URLhaus hosts skew to other TLDs and path words than the other generators use.
+const TLDS = ['com', 'net', 'org', 'info', 'ru', 'top', 'xyz', 'cn', 'br', 'in'];
+const WORDS = ['update', 'secure', 'cdn', 'files', 'download', 'static', 'img', 'dl', 'mirror', 'bin'];
+
 export interface GeneratedCsv {
   bytes: Uint8Array;
   /** Data rows in the file. */
@@ -13,20 +19,6 @@ export interface GeneratedCsv {
   values: number;
 }
 
-/** Small, fast, seedable PRNG (mulberry32), so the same seed gives the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const TLDS = ['com', 'net', 'org', 'info', 'ru', 'top', 'xyz', 'cn', 'br', 'in'];
-const WORDS = ['update', 'secure', 'cdn', 'files', 'download', 'static', 'img', 'dl', 'mirror', 'bin'];
 const FILES = ['i', 'bin.sh', 'mozi.m', 'x86', 'mips', 'invoice.exe', 'setup.msi', 'doc.zip', 'payload.js'];
 const TAGS = ['32-bit', 'elf', 'mips', 'arm', 'Mozi', 'Mirai', 'exe', 'AgentTesla', 'Formbook', 'zip'];
 const REPORTERS = ['abuse_ch', 'geenensp', 'JAMESWT_MHT', 'Cryptolaemus1', 'lrz_urlhaus', 'anonymous'];

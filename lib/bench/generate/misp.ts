@@ -6,6 +6,8 @@
  * the parser skips. Every value is distinct, so no cache keyed on the value can help a parser.
  */
 
+import { HEX, rng, TLDS, WORDS } from './random.ts';
+
 export interface GeneratedMisp {
   bytes: Uint8Array;
   /** Attributes in the event, object attributes included. */
@@ -18,21 +20,6 @@ export interface GeneratedMisp {
   skipped: number;
 }
 
-/** Small, fast, seedable PRNG (mulberry32), so the same seed gives the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const HEX = '0123456789abcdef';
-const TLDS = ['com', 'net', 'org', 'info', 'ru', 'top', 'xyz', 'io'];
-const WORDS = ['update', 'secure', 'login', 'cdn', 'mail', 'portal', 'cloud', 'files', 'api', 'sync'];
 const PORTS = [80, 443, 8080, 8443, 4444, 1337];
 
 /**

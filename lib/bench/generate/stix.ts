@@ -6,6 +6,8 @@
  * so no cache keyed on the pattern text can help a parser.
  */
 
+import { HEX, rng, TLDS, WORDS } from './random.ts';
+
 export interface GeneratedStix {
   bytes: Uint8Array;
   /** Indicator objects in the bundle. */
@@ -16,19 +18,6 @@ export interface GeneratedStix {
   objects: number;
 }
 
-/** Small, fast, seedable PRNG (mulberry32), so the same seed gives the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const HEX = '0123456789abcdef';
 const TLP_2 = [
   'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
   'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
@@ -36,8 +25,6 @@ const TLP_2 = [
   'marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003',
 ];
 const FAMILIES = ['Emotet', 'QakBot', 'IcedID', 'Cobalt Strike', 'AgentTesla', 'Remcos', 'Formbook', 'Lumma'];
-const TLDS = ['com', 'net', 'org', 'info', 'ru', 'top', 'xyz', 'io'];
-const WORDS = ['update', 'secure', 'login', 'cdn', 'mail', 'portal', 'cloud', 'files', 'api', 'sync'];
 const PHASES = ['delivery', 'installation', 'command-and-control', 'exploitation', 'actions-on-objectives'];
 const TYPES = ['malicious-activity', 'anomalous-activity', 'compromised', 'attribution'];
 

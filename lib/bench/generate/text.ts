@@ -5,27 +5,14 @@
  * without a public suffix). Every planted value is distinct.
  */
 
+import { HEX, rng, TLDS, WORDS } from './random.ts';
+
 export interface GeneratedText {
   bytes: Uint8Array;
   /** Distinct indicators planted in the prose (what a parser should emit). */
   planted: number;
 }
 
-/** Small, fast, seedable PRNG (mulberry32), so the same seed gives the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const HEX = '0123456789abcdef';
-const TLDS = ['com', 'net', 'org', 'info', 'ru', 'top', 'xyz', 'io'];
-const WORDS = ['update', 'secure', 'login', 'cdn', 'mail', 'portal', 'cloud', 'files', 'api', 'sync'];
 const FAMILIES = ['Emotet', 'QakBot', 'IcedID', 'Cobalt Strike', 'AgentTesla', 'Remcos', 'Lumma'];
 const PROSE = [
   'The actor relied on spear-phishing messages with invoice-themed lures.',
