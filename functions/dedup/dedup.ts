@@ -17,7 +17,7 @@ import { withMiddleware } from '../shared/middleware.ts';
 import type { Counter, Log, Observability } from '../shared/observability.ts';
 import { type BackoffOptions, mapConcurrent } from '../shared/retry.ts';
 import { packMessages, type SqsSend, sendMessages } from '../shared/sqs-batch.ts';
-import { MessageFormatError, parseBody, sqsBatchHandler } from '../shared/stage.ts';
+import { parseMessage, sqsBatchHandler } from '../shared/stage.ts';
 
 export interface DedupDeps {
   sqs: SqsSend;
@@ -260,11 +260,7 @@ async function refreshSources(
 }
 
 export async function dedupSqsRecord(deps: DedupDeps, record: SQSRecord): Promise<void> {
-  const message = parseBody(record.body, (json) => {
-    const parsed = DedupMessageSchema.safeParse(json);
-    if (!parsed.success) throw new MessageFormatError(`not a dedup message: ${parsed.error.message}`);
-    return parsed.data;
-  });
+  const message = parseMessage(record.body, DedupMessageSchema, 'dedup');
   await dedupMessage(deps, message);
 }
 

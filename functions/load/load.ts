@@ -10,7 +10,7 @@ import { type LoadMessage, LoadMessageSchema } from '../shared/messages.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Counter, Log, Observability } from '../shared/observability.ts';
 import { mapConcurrent } from '../shared/retry.ts';
-import { MessageFormatError, parseBody, sqsBatchHandler } from '../shared/stage.ts';
+import { parseMessage, sqsBatchHandler } from '../shared/stage.ts';
 import {
   reportHashOfJson as hashOfJson,
   mergeIndicator,
@@ -222,11 +222,7 @@ async function upsert(
 }
 
 export async function loadSqsRecord(deps: LoadDeps, record: SQSRecord): Promise<void> {
-  const message = parseBody(record.body, (json) => {
-    const parsed = LoadMessageSchema.safeParse(json);
-    if (!parsed.success) throw new MessageFormatError(`not a load message: ${parsed.error.message}`);
-    return parsed.data;
-  });
+  const message = parseMessage(record.body, LoadMessageSchema, 'load');
   await loadMessage(deps, message);
 }
 

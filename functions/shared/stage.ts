@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { z } from 'zod';
 import type { Ledger, StageCounter } from './ledger.ts';
 import type { Log } from './observability.ts';
 import { countFailedOnLastAttempt } from './sqs-records.ts';
@@ -43,14 +44,17 @@ export function sqsBatchHandler(
 }
 
 /** Parse a message body as JSON then with a schema; throws an error naming what is wrong. */
-export function parseBody<T>(body: string, parse: (json: unknown) => T): T {
+/** A queue message body parsed with its stage's schema; MessageFormatError names what it is not. */
+export function parseMessage<S extends z.ZodType>(body: string, schema: S, kind: string): z.infer<S> {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch (error) {
     throw new MessageFormatError(`message body is not JSON: ${(error as Error).message}`);
   }
-  return parse(json);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new MessageFormatError(`not a ${kind} message: ${parsed.error.message}`);
+  return parsed.data;
 }
 
 export class MessageFormatError extends Error {

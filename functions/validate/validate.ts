@@ -14,7 +14,7 @@ import { withMiddleware } from '../shared/middleware.ts';
 import type { Counter, Log, Observability } from '../shared/observability.ts';
 import { excerpt, type QuarantineEntry, writeQuarantine } from '../shared/quarantine.ts';
 import { packMessages, type SqsSend, sendMessages } from '../shared/sqs-batch.ts';
-import { MessageFormatError, parseBody, sqsBatchHandler } from '../shared/stage.ts';
+import { parseMessage, sqsBatchHandler } from '../shared/stage.ts';
 import { resolveRuleSet, validateIndicator } from './rule-set.ts';
 
 export interface ValidateDeps {
@@ -132,11 +132,7 @@ function envelopeOf(message: ValidateMessage) {
 }
 
 export async function validateSqsRecord(deps: ValidateDeps, record: SQSRecord): Promise<void> {
-  const message = parseBody(record.body, (json) => {
-    const parsed = ValidateMessageSchema.safeParse(json);
-    if (!parsed.success) throw new MessageFormatError(`not a validate message: ${parsed.error.message}`);
-    return parsed.data;
-  });
+  const message = parseMessage(record.body, ValidateMessageSchema, 'validate');
   await validateMessage(deps, message);
 }
 
