@@ -1,9 +1,18 @@
 import { once } from 'node:events';
-import { open, readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { type Format, FormatSchema } from '../../functions/domain/indicator.ts';
-import { count, emptySummary, parseDocument } from '../../functions/formats/index.ts';
+import {
+  count,
+  DocumentError,
+  emptySummary,
+  type ParseEvent,
+  type ParseOptions,
+  parseDocument,
+} from '../../functions/formats/index.ts';
+import { parseDocumentStream } from '../../functions/formats/stream.ts';
 import { UsageError } from './errors.ts';
 import { loadFeedConfig } from './feed-config-file.ts';
 
@@ -23,24 +32,21 @@ export async function runParse(args: string[]): Promise<number> {
       feedConfig,
       quarantine: values.quarantine,
     });
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    throw new UsageError(
-      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-  }
-  const { events, format: chosen } = parseDocument(bytes, format ?? feedConfig?.format ?? 'auto', {
+  const options = {
     feedId: values.feed ?? feedConfig?.id ?? 'cli',
     receivedAt: new Date().toISOString(),
     preset: values.preset ?? feedConfig?.preset,
     feedConfig,
-  });
+  };
+  const { events, format: chosen } = await openDocument(
+    file,
+    format ?? feedConfig?.format ?? 'auto',
+    options,
+  );
   const out = new LineWriter(process.stdout);
   const quarantine = values.quarantine ? new LineWriter(await openForWriting(values.quarantine)) : undefined;
   const summary = emptySummary();
-  for (const event of events) {
+  for await (const event of events) {
     count(summary, event);
     if (event.kind === 'indicator') await out.write(JSON.stringify(event.indicator));
     else if (event.kind === 'quarantine' && quarantine) await quarantine.write(JSON.stringify(event.record));
@@ -49,6 +55,30 @@ export async function runParse(args: string[]): Promise<number> {
   await quarantine?.end(true);
   process.stderr.write(`${JSON.stringify({ ...summary, format: chosen })}\n`);
   return 0;
+}
+
+/** Above this size a document is parsed as a stream (STIX, MISP, CSV), never held whole. */
+const STREAM_ABOVE_BYTES = 8 * 1024 * 1024;
+
+/** Read a small file whole; stream a large one through the format's streaming parser. */
+async function openDocument(
+  file: string,
+  format: Format | 'auto',
+  options: ParseOptions,
+): Promise<{ format: Format; events: Iterable<ParseEvent> | AsyncIterable<ParseEvent> }> {
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    size = info.size;
+    if (size <= STREAM_ABOVE_BYTES) return parseDocument(await readFile(file), format, options);
+  } catch (error) {
+    if (error instanceof DocumentError) throw error;
+    throw new UsageError(
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  return parseDocumentStream(() => createReadStream(file, { highWaterMark: 1 << 20 }), format, options);
 }
 
 /** Open an output file up front, so an unwritable path is a usage error before any parsing. */

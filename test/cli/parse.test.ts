@@ -320,3 +320,27 @@ describe.concurrent('cti-ingest parse as a process', () => {
     ]);
   });
 });
+
+describe('cti-ingest parse on a document above the streaming threshold', () => {
+  it('streams a 9 MB STIX bundle and reports the same counts as the buffered parse', async () => {
+    // Prepare: a generated bundle just above 8 MiB, and the same counts from the in-memory parser.
+    const { generateStixBundle } = await import('../../lib/bench/generate/stix.ts');
+    const { parseDocument, emptySummary, count } = await import('../../functions/formats/index.ts');
+    const generated = generateStixBundle(8_500);
+    expect(generated.bytes.length).toBeGreaterThan(8 * 1024 * 1024);
+    const file = join(scratch, 'big-bundle.json');
+    writeFileSync(file, generated.bytes);
+    const expected = emptySummary();
+    for (const e of parseDocument(generated.bytes, 'stix', {
+      feedId: 'cli',
+      receivedAt: '2026-01-01T00:00:00Z',
+    }).events)
+      count(expected, e);
+    // Act
+    const { code, stdout, stderr } = await cli('parse', file);
+    // Assess
+    expect(code).toBe(0);
+    expect(JSON.parse(stderr)).toEqual({ ...expected, format: 'stix' });
+    expect(lines(stdout)).toHaveLength(generated.values);
+  });
+});
