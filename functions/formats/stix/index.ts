@@ -251,7 +251,23 @@ export class Emitter {
     this.out.push({ kind: 'quarantine', record: { reason, objectId, rawRef, raw } });
   }
 
+  /** Turn one object into events; a bug must not lose it: it goes to quarantine with the error, the rest still flows. */
   emit(obj: unknown, version: SpecVersion, problem: string | undefined, rawRef: string): void {
+    try {
+      this.emitObject(obj, version, problem, rawRef);
+    } catch (error) {
+      this.out.push({
+        kind: 'quarantine',
+        record: {
+          reason: `internal error parsing this object: ${(error as Error).message}`,
+          rawRef,
+          raw: obj,
+        },
+      });
+    }
+  }
+
+  private emitObject(obj: unknown, version: SpecVersion, problem: string | undefined, rawRef: string): void {
     const record = isRecord(obj);
     const id = record && typeof obj.id === 'string' ? obj.id : undefined;
     const type = record && typeof obj.type === 'string' ? obj.type : '';
@@ -546,24 +562,12 @@ export function* parseStix(input: Uint8Array, options: ParseOptions): Generator<
   for (let i = 0; i < objects.length; i++) {
     const obj = objects[i];
     const rawRef = `${pointer}/${i}`;
-    try {
-      emitter.emit(
-        obj,
-        VERSIONS[verdicts.versions[i] as number] as SpecVersion,
-        verdicts.problems.get(i),
-        rawRef,
-      );
-    } catch (error) {
-      // A bug must not lose the object: it goes to quarantine with the error, the rest still flows.
-      out.push({
-        kind: 'quarantine',
-        record: {
-          reason: `internal error parsing this object: ${(error as Error).message}`,
-          rawRef,
-          raw: obj,
-        },
-      });
-    }
+    emitter.emit(
+      obj,
+      VERSIONS[verdicts.versions[i] as number] as SpecVersion,
+      verdicts.problems.get(i),
+      rawRef,
+    );
     for (const event of out) yield event;
     out.length = 0;
   }

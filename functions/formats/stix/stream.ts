@@ -72,19 +72,7 @@ export async function* parseStixStream(
   for await (const { value: obj, index: i } of stixErrors(splitChunks(open(), splitter))) {
     const [version, problem] = verdict.of(obj, first.bundleVersion);
     const rawRef = `${pointer}/${i}`;
-    try {
-      emitter.emit(obj, version, problem, rawRef);
-    } catch (error) {
-      // A bug must not lose the object: it goes to quarantine with the error, the rest still flows.
-      out.push({
-        kind: 'quarantine',
-        record: {
-          reason: `internal error parsing this object: ${(error as Error).message}`,
-          rawRef,
-          raw: obj,
-        },
-      });
-    }
+    emitter.emit(obj, version, problem, rawRef);
     for (const event of out) yield event;
     out.length = 0;
   }
