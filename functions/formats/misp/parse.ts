@@ -132,18 +132,31 @@ export const NO_EVENT: EventScope = {
   labels: [],
 };
 
+/** An event checked against its schema, or the quarantine record that says why it is not one. */
+export function readEvent(
+  raw: Record<string, unknown>,
+  pointer: string,
+): { ok: true; event: MispEvent } | { ok: false; rejected: ParseEvent } {
+  const parsed = MispEventSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, event: parsed.data };
+  const uuid = typeof raw['uuid'] === 'string' ? raw['uuid'] : undefined;
+  return {
+    ok: false,
+    rejected: quarantine(`invalid MISP event: ${describeZodError(parsed.error)}`, pointer, uuid),
+  };
+}
+
 function* fromEvent(
   raw: Record<string, unknown>,
   pointer: string,
   settings: Settings,
 ): Generator<ParseEvent> {
-  const parsed = MispEventSchema.safeParse(raw);
-  if (!parsed.success) {
-    const uuid = typeof raw['uuid'] === 'string' ? raw['uuid'] : undefined;
-    yield quarantine(`invalid MISP event: ${describeZodError(parsed.error)}`, pointer, uuid);
+  const read = readEvent(raw, pointer);
+  if (!read.ok) {
+    yield read.rejected;
     return;
   }
-  const event = parsed.data;
+  const event = read.event;
   const filtered = eventFilterReason(event, settings);
   if (filtered !== undefined) {
     yield skip(`${filtered} (${attributeCount(event)} attributes not read)`, pointer, event.uuid);

@@ -1,4 +1,3 @@
-import { describeZodError } from '../../domain/feed-config.ts';
 import type { Format } from '../../domain/indicator.ts';
 import { JsonArraySplitter, JsonStreamError, type SplitElement, splitChunks } from '../json-stream.ts';
 import { DocumentError, type ParseEvent, type ParseOptions } from '../types.ts';
@@ -12,11 +11,11 @@ import {
   isObject,
   NO_EVENT,
   quarantine,
+  readEvent,
   type Settings,
   settingsOf,
   skip,
 } from './parse.ts';
-import { MispEventSchema } from './schema.ts';
 
 /**
  * Where events keep their big arrays, in every shape `mispEvents` reads: a bare event, `{"Event":…}`,
@@ -123,13 +122,12 @@ class Walk {
     pointer: string,
     path: string,
   ): AsyncGenerator<ParseEvent> {
-    const parsed = MispEventSchema.safeParse(raw);
-    if (!parsed.success) {
-      const uuid = typeof raw['uuid'] === 'string' ? raw['uuid'] : undefined;
-      yield quarantine(`invalid MISP event: ${describeZodError(parsed.error)}`, pointer, uuid);
+    const read = readEvent(raw, pointer);
+    if (!read.ok) {
+      yield read.rejected;
       return;
     }
-    const event = parsed.data;
+    const event = read.event;
     const attributePath = join(path, 'Attribute');
     const objectPath = join(path, 'Object');
     const attributes = event.Attribute?.length ?? 0;
