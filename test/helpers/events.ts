@@ -6,6 +6,7 @@ import type {
   SQSEvent,
   SQSRecord,
 } from 'aws-lambda';
+import { anonymousIdentity } from '../../lib/local/http.ts';
 
 /**
  * Factories for the event shapes Lambda delivers, as the local pollers and HTTP API build them
@@ -121,23 +122,7 @@ export function apiGatewayEvent(request: ApiRequest): APIGatewayProxyEvent {
       requestTimeEpoch: Date.now(),
       resourceId: 'test',
       resourcePath: request.resource,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
-        user: null,
-        userAgent: 'vitest',
-        userArn: null,
-      },
+      identity: anonymousIdentity('127.0.0.1', 'vitest'),
     },
   };
 }
