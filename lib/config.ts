@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describeZodError, type FeedConfig, FeedConfigSchema } from '../functions/domain/feed-config.ts';
+import { DEFAULT_LOAD_MESSAGE_GROUPS } from './topology.ts';
 
 export const PROFILE_NAMES = ['standard', 'high-volume', 'real-time', 'secure'] as const;
 export const ProfileNameSchema = z.enum(PROFILE_NAMES);
@@ -51,6 +52,12 @@ export const ProfileSchema = z
       .number()
       .positive()
       .max(24 * 365),
+    /**
+     * How many FIFO message groups dedup spreads indicator fingerprints over (a hash of the fingerprint mod
+     * this). SQS hands a group to one load invocation at a time, so this is the most load invocations that
+     * run at once: more groups, more parallel load and smaller load messages.
+     */
+    loadMessageGroups: z.number().int().min(1).max(1000),
     thresholds: z
       .object({
         /** Errors / Invocations per stage, percent, over 5 minutes. */
@@ -103,6 +110,7 @@ const STANDARD: Profile = {
   sqs: { batchSize: 10, maxBatchingWindowSeconds: 1, maxConcurrency: 10 },
   concurrency: { feedPullReserved: 2 },
   dedupWindowHours: 24,
+  loadMessageGroups: DEFAULT_LOAD_MESSAGE_GROUPS,
   thresholds: {
     errorRatePercent: 5,
     endToEndLatencyP95Ms: 300_000,
@@ -127,6 +135,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     kinesis: { batchSize: 100, maxBatchingWindowSeconds: 5, parallelizationFactor: 4 },
     sqs: { batchSize: 100, maxBatchingWindowSeconds: 5, maxConcurrency: 50 },
     concurrency: { feedPullReserved: 5 },
+    loadMessageGroups: 64,
     thresholds: {
       ...STANDARD.thresholds,
       endToEndLatencyP95Ms: 900_000,
@@ -144,6 +153,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     sqs: { batchSize: 1, maxBatchingWindowSeconds: 0, maxConcurrency: 100 },
     concurrency: { feedPullReserved: 5 },
     dedupWindowHours: 6,
+    loadMessageGroups: 32,
     thresholds: {
       ...STANDARD.thresholds,
       errorRatePercent: 2,

@@ -135,6 +135,7 @@ export class IngestionStack extends Stack {
           CTI_LOCAL_MODE: 'false',
           CTI_AUDIT_LEVEL: profile.auditLevel,
           CTI_DEDUP_WINDOW_HOURS: String(profile.dedupWindowHours),
+          CTI_LOAD_MESSAGE_GROUPS: String(profile.loadMessageGroups),
           ...(trigger.kind === 'sqs'
             ? { CTI_MAX_RECEIVE_COUNT: String(topology.queues[trigger.queue].maxReceiveCount) }
             : {}),
@@ -171,10 +172,17 @@ export class IngestionStack extends Stack {
           },
         );
       } else if (trigger.kind === 'sqs') {
+        // Lambda takes at most 10 messages and no batching window from a FIFO queue.
+        const batching =
+          topology.queues[trigger.queue].fifo === true
+            ? { batchSize: Math.min(profile.sqs.batchSize, 10) }
+            : {
+                batchSize: profile.sqs.batchSize,
+                maxBatchingWindow: Duration.seconds(profile.sqs.maxBatchingWindowSeconds),
+              };
         stage.function.addEventSource(
           new SqsEventSource(queues[trigger.queue].queue, {
-            batchSize: profile.sqs.batchSize,
-            maxBatchingWindow: Duration.seconds(profile.sqs.maxBatchingWindowSeconds),
+            ...batching,
             maxConcurrency: trigger.maxConcurrency ?? profile.sqs.maxConcurrency,
             reportBatchItemFailures: true,
           }),

@@ -33,6 +33,12 @@ export interface QueueSpec {
   /** Visibility timeout is derived: at least 6x the consumer's timeout (AWS guidance for SQS event sources). */
   retentionDays: number;
   dlqRetentionDays: number;
+  /**
+   * A FIFO queue (and FIFO DLQ). The producer names a message group per partition of its records (the load
+   * queue: a hash of the fingerprint), and SQS hands a group to one consumer at a time, in order. That is
+   * what lets load create new indicators with BatchWriteItem instead of one conditional write each.
+   */
+  fifo?: boolean;
 }
 
 export interface StreamSpec {
@@ -132,7 +138,13 @@ export const TOPOLOGY: Topology = {
   queues: {
     validate: { constructId: 'ValidateQueue', maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
     dedup: { constructId: 'DedupQueue', maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
-    load: { constructId: 'LoadQueue', maxReceiveCount: 5, retentionDays: 4, dlqRetentionDays: 14 },
+    load: {
+      constructId: 'LoadQueue',
+      maxReceiveCount: 5,
+      retentionDays: 4,
+      dlqRetentionDays: 14,
+      fifo: true,
+    },
   },
   tables: {
     // Feed registrations: API key hash, format, owner. One item per feed.
@@ -304,7 +316,7 @@ export const TOPOLOGY: Topology = {
         kind: 'sqs',
         queue: 'load',
         batchSize: 10,
-        maxBatchingWindowSeconds: 1,
+        maxBatchingWindowSeconds: 0, // FIFO event sources take no batching window
         reportBatchItemFailures: true,
       },
       access: {
@@ -366,8 +378,14 @@ export function envVar(kind: ResourceKind, key: string): string {
 /** Physical names on the local emulators (dynalite wants table names of 3+ characters). */
 export function localName(kind: ResourceKind, key: string): string {
   const kebab = key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-  return kind === 'dlq' ? `cti-${kebab}-dlq` : `cti-${kebab}`;
+  const name = kind === 'dlq' ? `cti-${kebab}-dlq` : `cti-${kebab}`;
+  // SQS requires the .fifo suffix on FIFO queues, and a FIFO queue's DLQ must be FIFO too.
+  const fifo = (kind === 'queue' || kind === 'dlq') && TOPOLOGY.queues[key as QueueKey]?.fifo === true;
+  return fifo ? `${name}.fifo` : name;
 }
+
+/** How many message groups the load queue's producer (dedup) spreads fingerprints over, unless configured. */
+export const DEFAULT_LOAD_MESSAGE_GROUPS = 16;
 
 /**
  * Every environment variable a function needs for the resources it may touch (physical names resolved by

@@ -16,7 +16,7 @@ import {
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Counter, Log, Observability } from '../shared/observability.ts';
 import { type BackoffOptions, mapConcurrent } from '../shared/retry.ts';
-import { packMessages, type SqsSend, sendMessages } from '../shared/sqs-batch.ts';
+import { type OutgoingMessage, packMessages, type SqsSend, sendMessages } from '../shared/sqs-batch.ts';
 import { parseMessage, sqsBatchHandler } from '../shared/stage.ts';
 
 export interface DedupDeps {
@@ -30,6 +30,8 @@ export interface DedupDeps {
   now: () => Date;
   /** The profile's window (CTI_DEDUP_WINDOW_HOURS); a feed's own window in the message wins. */
   defaultWindowHours: number;
+  /** Message groups of the FIFO load queue (CTI_LOAD_MESSAGE_GROUPS); see `loadMessageGroup`. */
+  loadMessageGroups: number;
   concurrency?: number;
   /** Retry of UnprocessedItems/UnprocessedKeys (tests shorten it). */
   backoff?: BackoffOptions;
@@ -44,6 +46,17 @@ const MarkerSchema = z.object({
   refreshed: z.boolean().default(false),
 });
 type Marker = z.infer<typeof MarkerSchema>;
+
+/**
+ * The load queue's message group of a fingerprint. Every item with this fingerprint travels in this group,
+ * and SQS hands a FIFO group to one consumer at a time, so no two loads ever race to create the same
+ * indicator: load creates absent items with BatchWriteItem, without a conditional write each.
+ */
+export function loadMessageGroup(fingerprint: string, groups: number): string {
+  const head = Number.parseInt(fingerprint.slice(0, 8), 16);
+  const n = Number.isNaN(head) ? createHash('sha256').update(fingerprint).digest().readUInt32BE(0) : head;
+  return `g${n % groups}`;
+}
 
 export const dedupKeyOf = (indicator: Indicator): string =>
   `${indicator.fingerprint}#${indicator.source.feedId}`;
@@ -162,19 +175,10 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
     decisions.push({ ref, decision: c.verdict, fingerprint: c.indicator.fingerprint });
   });
 
-  const bodies = packMessages(toLoad, (items, part): string =>
-    JSON.stringify({
-      v: 1,
-      documentId: message.documentId,
-      feedId: message.feedId,
-      messageKey: part === 0 ? message.messageKey : `${message.messageKey}.${part}`,
-      items,
-    } satisfies LoadMessage),
-  );
   await sendMessages(
     deps.sqs,
     deps.names.loadQueueUrl,
-    bodies.map((body, i) => ({ id: entryId(`m${i}`), body })),
+    loadMessages(message, toLoad, deps.loadMessageGroups),
   );
   const refreshed = await refreshSources(deps, [...refreshes.values()], concurrency);
 
@@ -196,6 +200,50 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
   deps.counter.count('IndicatorsPassedDedup', toLoad.length);
   deps.counter.count('SourcesRefreshed', refreshed);
   return { duplicates, passed: toLoad.length, refreshed };
+}
+
+/**
+ * The load messages for what passed: one or more per message group (split at the SQS size limit), each
+ * with a deterministic key `<messageKey>.<group>[.<part>]` that is also its FIFO deduplication id, so a
+ * retried dedup that sends again within SQS's five-minute window sends nothing twice.
+ */
+function loadMessages(
+  message: DedupMessage,
+  toLoad: readonly { change: Change; indicator: Indicator }[],
+  groups: number,
+): OutgoingMessage[] {
+  const byGroup = new Map<string, { change: Change; indicator: Indicator }[]>();
+  for (const item of toLoad) {
+    const group = loadMessageGroup(item.indicator.fingerprint, groups);
+    const list = byGroup.get(group) ?? [];
+    list.push(item);
+    byGroup.set(group, list);
+  }
+  const out: OutgoingMessage[] = [];
+  for (const [group, items] of byGroup) {
+    const keyOf = (part: number) => `${message.messageKey}.${group}${part === 0 ? '' : `.${part}`}`;
+    const bodies = packMessages(items, (packed, part): string =>
+      JSON.stringify({
+        v: 1,
+        documentId: message.documentId,
+        feedId: message.feedId,
+        messageKey: keyOf(part),
+        items: packed,
+      } satisfies LoadMessage),
+    );
+    bodies.forEach((body, part) => {
+      const key = keyOf(part);
+      out.push({
+        id: entryId(`m${out.length}`),
+        body,
+        fifo: {
+          groupId: group,
+          deduplicationId: createHash('sha256').update(`${message.documentId}/${key}`).digest('hex'),
+        },
+      });
+    });
+  }
+  return out;
 }
 
 /**

@@ -28,6 +28,7 @@ export const handler = createDedupHandler(
     counter: observability.counter,
     now,
     defaultWindowHours: env.CTI_DEDUP_WINDOW_HOURS,
+    loadMessageGroups: env.CTI_LOAD_MESSAGE_GROUPS,
   },
   env.CTI_MAX_RECEIVE_COUNT,
   observability,

@@ -4,7 +4,7 @@ import type { SQSRecord } from 'aws-lambda';
 import type { Indicator } from '../domain/indicator.ts';
 import type { Auditor, Decision } from '../shared/audit.ts';
 import type { EnvelopeCrypto } from '../shared/crypto.ts';
-import { batchGet, type DocSend, isConditionalCheckFailed } from '../shared/ddb-batch.ts';
+import { batchGet, batchWrite, type DocSend, isConditionalCheckFailed } from '../shared/ddb-batch.ts';
 import type { Ledger } from '../shared/ledger.ts';
 import { type LoadMessage, LoadMessageSchema } from '../shared/messages.ts';
 import { withMiddleware } from '../shared/middleware.ts';
@@ -111,12 +111,24 @@ class RawBatches {
 }
 
 /**
- * Merge a message's indicators into the Indicators table: read the current items in batches, merge,
- * store the raw reports of each feed as one encrypted batch and point each changed source at it, and
- * write with an optimistic version check (re-read and re-merge on conflict). An item whose merge
- * changes nothing is not written, which makes a replayed message a no-op. Ledger key `l:<messageKey>`.
+ * Merge a message's indicators into the Indicators table: read the current items in batches (strongly
+ * consistent), merge, store the raw reports of each feed as one encrypted batch and point each changed
+ * source at it, then write. An item whose merge changes nothing is not written, which makes a replayed
+ * message a no-op. Ledger key `l:<messageKey>`.
+ *
+ * How a changed item is written depends on whether this load holds its fingerprint exclusively:
+ * - `exclusive` (the message came from a FIFO message group, and dedup puts each fingerprint in exactly one
+ *   group): nobody else can create these items meanwhile, so the absent ones are created with
+ *   BatchWriteItem, 25 per call. Dedup's refresh of a duplicate's sighting only updates an item that exists,
+ *   so it cannot be overwritten by a creation either.
+ * - otherwise, and always for items that exist: a conditional put with an optimistic version check,
+ *   re-read and re-merged on conflict, so a concurrent second source is never lost.
  */
-export async function loadMessage(deps: LoadDeps, message: LoadMessage) {
+export async function loadMessage(
+  deps: LoadDeps,
+  message: LoadMessage,
+  options: { exclusive?: boolean } = {},
+) {
   const byFingerprint = new Map<string, Report[]>();
   const reports: Report[] = [];
   for (const { indicator } of message.items) {
@@ -133,16 +145,29 @@ export async function loadMessage(deps: LoadDeps, message: LoadMessage) {
     deps.doc,
     deps.names.indicatorsTable,
     [...byFingerprint.keys()].map((fingerprint) => ({ fingerprint })),
+    { consistentRead: true },
   );
   for (const item of found) {
     const stored = parseStored(item);
     if (stored) current.set(stored.fingerprint, stored);
   }
 
+  const creates: StoredIndicator[] = [];
   const written = await mapConcurrent(
     [...byFingerprint],
     deps.concurrency ?? 16,
-    async ([fingerprint, list]) => upsert(deps, raw, fingerprint, list, current.get(fingerprint)),
+    async ([fingerprint, list]) => {
+      const existing = current.get(fingerprint);
+      if (existing || !options.exclusive) return upsert(deps, raw, fingerprint, list, existing);
+      const merged = await mergeReports(raw, undefined, list);
+      if (merged) creates.push({ ...merged, version: 1, updatedAt: deps.now().toISOString() });
+      return merged !== undefined;
+    },
+  );
+  await batchWrite(
+    deps.doc,
+    deps.names.indicatorsTable,
+    creates.map((Item) => ({ PutRequest: { Item } })),
   );
   const writes = written.filter(Boolean).length;
   const decisions: Decision[] = message.items.map(({ indicator }, i) => ({
@@ -161,9 +186,10 @@ export async function loadMessage(deps: LoadDeps, message: LoadMessage) {
   });
   deps.counter.count('IndicatorsLoaded', message.items.length);
   deps.counter.count('IndicatorWrites', writes);
+  deps.counter.count('IndicatorsCreatedInBatches', creates.length);
   const latencyMs = endToEndLatencyMs(message, deps.now());
   if (latencyMs !== undefined) deps.timing?.milliseconds(END_TO_END_LATENCY_METRIC, latencyMs);
-  return { loaded: message.items.length, writes };
+  return { loaded: message.items.length, writes, batchCreated: creates.length };
 }
 
 /**
@@ -180,6 +206,28 @@ export function endToEndLatencyMs(message: LoadMessage, now: Date): number | und
   return Number.isFinite(oldest) ? Math.max(0, now.getTime() - oldest) : undefined;
 }
 
+/**
+ * `existing` with the reports merged in, each changed source pointing at its raw-report batch; undefined
+ * when the merge changes nothing (nothing to write).
+ */
+async function mergeReports(
+  raw: RawBatches,
+  existing: StoredIndicator | undefined,
+  reports: readonly Report[],
+): Promise<StoredIndicator | undefined> {
+  let merged = existing;
+  for (const report of reports) merged = mergeIndicator(merged, report.indicator, report.hash);
+  if (!merged || sameContent(existing, merged)) return undefined;
+  // A source whose newest report came in this message points at the message's batch; one whose
+  // newest report is older keeps its reference (mergeSource carries it over).
+  for (const source of Object.values(merged.sources)) {
+    if (source.raw !== undefined) continue;
+    const ref = await raw.refOf(source.feedId, source.rawHash);
+    if (ref) source.raw = ref;
+  }
+  return merged;
+}
+
 async function upsert(
   deps: LoadDeps,
   raw: RawBatches,
@@ -189,16 +237,8 @@ async function upsert(
 ): Promise<boolean> {
   let existing = first;
   for (let attempt = 1; attempt <= MAX_MERGE_ATTEMPTS; attempt++) {
-    let merged = existing;
-    for (const report of reports) merged = mergeIndicator(merged, report.indicator, report.hash);
-    if (!merged || sameContent(existing, merged)) return false;
-    // A source whose newest report came in this message points at the message's batch; one whose
-    // newest report is older keeps its reference (mergeSource carries it over).
-    for (const source of Object.values(merged.sources)) {
-      if (source.raw !== undefined) continue;
-      const ref = await raw.refOf(source.feedId, source.rawHash);
-      if (ref) source.raw = ref;
-    }
+    const merged = await mergeReports(raw, existing, reports);
+    if (!merged) return false;
     const version = existing?.version ?? 0;
     try {
       await deps.doc.send(
@@ -223,7 +263,8 @@ async function upsert(
 
 export async function loadSqsRecord(deps: LoadDeps, record: SQSRecord): Promise<void> {
   const message = parseMessage(record.body, LoadMessageSchema, 'load');
-  await loadMessage(deps, message);
+  // Only a message from a FIFO group holds its fingerprints exclusively (see loadMessage).
+  await loadMessage(deps, message, { exclusive: record.attributes.MessageGroupId !== undefined });
 }
 
 /** The SQS handler: partial batch responses; a record failing its last receive is counted failed first. */

@@ -73,6 +73,8 @@ export const DedupEnvSchema = BaseEnvSchema.extend({
   TABLE_AUDIT: name,
   TABLE_INDICATORS: name,
   QUEUE_LOAD_URL: name,
+  /** FIFO message groups of the load queue (the profile's loadMessageGroups). */
+  CTI_LOAD_MESSAGE_GROUPS: z.coerce.number().int().min(1).max(1000).default(16),
 });
 
 export const LoadEnvSchema = BaseEnvSchema.extend({

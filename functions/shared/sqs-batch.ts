@@ -16,6 +16,8 @@ export interface OutgoingMessage {
   /** Unique within one call; also the SendMessageBatch entry id (80 chars of [A-Za-z0-9_-]). */
   id: string;
   body: string;
+  /** FIFO queues: the message group (one consumer at a time per group) and the deduplication id. */
+  fifo?: { groupId: string; deduplicationId: string };
 }
 
 /** Entries SQS kept refusing after every retry; the records they came from must fail. */
@@ -96,7 +98,13 @@ export async function sendMessages(
       const out: SendMessageBatchCommandOutput = await sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: pending.map((m) => ({ Id: m.id, MessageBody: m.body })),
+          Entries: pending.map((m) => ({
+            Id: m.id,
+            MessageBody: m.body,
+            ...(m.fifo
+              ? { MessageGroupId: m.fifo.groupId, MessageDeduplicationId: m.fifo.deduplicationId }
+              : {}),
+          })),
         }),
       );
       const failed = out.Failed ?? [];

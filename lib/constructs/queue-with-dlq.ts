@@ -11,7 +11,11 @@ export interface QueueWithDlqProps {
   visibilityTimeoutSeconds: number;
 }
 
-/** A work queue and its dead-letter queue, both KMS-encrypted and TLS-only. */
+/**
+ * A work queue and its dead-letter queue, both KMS-encrypted and TLS-only. A FIFO spec makes both FIFO
+ * (a FIFO queue's DLQ must be FIFO too); CloudFormation gives their generated names the `.fifo` suffix.
+ * The queue type cannot change in place: switching a spec to FIFO replaces both queues on deploy.
+ */
 export class QueueWithDlq extends Construct {
   readonly queue: sqs.Queue;
   readonly dlq: sqs.Queue;
@@ -25,12 +29,27 @@ export class QueueWithDlq extends Construct {
       dataKeyReuse: Duration.minutes(5),
       enforceSSL: true,
     };
+    // High-throughput FIFO: deduplication and the throughput quota apply per message group, so many groups
+    // move in parallel (the DLQ too, so a burst of failures or a redrive is not held to the per-queue quota).
+    // The producer sets a deterministic MessageDeduplicationId, so a retried send is dropped without SQS
+    // hashing bodies.
+    const fifo =
+      props.spec.fifo === true
+        ? {
+            fifo: true,
+            deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+            fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+            contentBasedDeduplication: false,
+          }
+        : {};
     this.dlq = new sqs.Queue(this, 'Dlq', {
       ...encryption,
+      ...fifo,
       retentionPeriod: Duration.days(props.spec.dlqRetentionDays),
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       ...encryption,
+      ...fifo,
       retentionPeriod: Duration.days(props.spec.retentionDays),
       visibilityTimeout: Duration.seconds(props.visibilityTimeoutSeconds),
       deadLetterQueue: { queue: this.dlq, maxReceiveCount: props.spec.maxReceiveCount },

@@ -51,6 +51,7 @@ export async function createResources(
         maxReceiveCount: spec.maxReceiveCount,
         retentionSeconds: spec.retentionDays * 86400,
         dlqRetentionSeconds: spec.dlqRetentionDays * 86400,
+        fifo: spec.fifo === true,
       }),
     ),
     createAll(topology.streams, (key, spec) => createStream(clients.kinesis, key, spec.shardCount)),
@@ -140,6 +141,8 @@ interface QueueSettings {
   maxReceiveCount: number;
   retentionSeconds: number;
   dlqRetentionSeconds: number;
+  /** FIFO queue and DLQ, as in the stack (queue-with-dlq.ts): per-group throughput, explicit dedup ids. */
+  fifo?: boolean;
 }
 
 /**
@@ -155,6 +158,7 @@ export async function createQueue(
     new CreateQueueCommand({
       QueueName: localName('dlq', key),
       Attributes: {
+        ...(settings.fifo ? { FifoQueue: 'true' } : {}),
         MessageRetentionPeriod: String(Math.min(settings.dlqRetentionSeconds, MAX_SQS_RETENTION_SECONDS)),
       },
     }),
@@ -165,6 +169,14 @@ export async function createQueue(
     new CreateQueueCommand({
       QueueName: localName('queue', key),
       Attributes: {
+        ...(settings.fifo
+          ? {
+              FifoQueue: 'true',
+              ContentBasedDeduplication: 'false',
+              DeduplicationScope: 'messageGroup',
+              FifoThroughputLimit: 'perMessageGroupId',
+            }
+          : {}),
         VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
         MessageRetentionPeriod: String(Math.min(settings.retentionSeconds, MAX_SQS_RETENTION_SECONDS)),
         RedrivePolicy: JSON.stringify({

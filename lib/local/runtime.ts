@@ -139,20 +139,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         stoppers.push(() => poller.stop());
       } else if (trigger.kind === 'sqs') {
         const queue = resources.queues[trigger.queue];
-        const poller = new SqsPoller({
-          client: clients.sqs,
-          queueUrl: queue.url,
-          queueArn: queue.arn,
-          batchSize: trigger.batchSize,
-          maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds,
-          visibilityTimeoutSeconds: visibilityTimeoutSeconds(trigger.queue, topology),
-          // Retries within seconds rather than after the minutes-long visibility timeout.
-          retryDelaySeconds: (receiveCount) => Math.min(receiveCount, 5),
-          invoke,
-          log,
-        });
-        poller.start();
-        stoppers.push(() => poller.stop());
+        // Lambda runs one invocation per active FIFO message group (up to the source's concurrency); a
+        // group is handed to one receiver at a time, so several pollers on a FIFO queue never share one.
+        const pollers = topology.queues[trigger.queue].fifo ? LOCAL_FIFO_POLLERS : 1;
+        for (let i = 0; i < pollers; i++) {
+          const poller = new SqsPoller({
+            client: clients.sqs,
+            queueUrl: queue.url,
+            queueArn: queue.arn,
+            batchSize: trigger.batchSize,
+            maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds,
+            visibilityTimeoutSeconds: visibilityTimeoutSeconds(trigger.queue, topology),
+            // Retries within seconds rather than after the minutes-long visibility timeout.
+            retryDelaySeconds: (receiveCount) => Math.min(receiveCount, 5),
+            invoke,
+            log,
+          });
+          poller.start();
+          stoppers.push(() => poller.stop());
+        }
       }
     }
 
@@ -248,6 +253,14 @@ function quietEmptyMetricsWarnings(): void {
 }
 
 /** Handler settings for local mode; anything already in the environment wins. */
+/**
+ * Locally every stage shares one machine: four load message groups make fewer, larger load messages than
+ * a deployment's 16+ (each message costs a ledger update, an audit record and a raw-report batch), and
+ * four pollers on the FIFO queue keep all four groups busy, as four concurrent Lambda invocations would.
+ */
+const LOCAL_LOAD_MESSAGE_GROUPS = 4;
+const LOCAL_FIFO_POLLERS = 4;
+
 function localDefaults(topology: Topology, keyFile: string): Record<string, string> {
   const maxReceiveCount = Math.max(...Object.values(topology.queues).map((q) => q.maxReceiveCount));
   const defaults: Record<string, string> = {
@@ -255,6 +268,7 @@ function localDefaults(topology: Topology, keyFile: string): Record<string, stri
     CTI_KEY_PROVIDER: 'raw',
     CTI_LOCAL_KEY_FILE: keyFile,
     CTI_MAX_RECEIVE_COUNT: String(maxReceiveCount),
+    CTI_LOAD_MESSAGE_GROUPS: String(LOCAL_LOAD_MESSAGE_GROUPS),
     POWERTOOLS_SERVICE_NAME: 'cti-ingest',
     POWERTOOLS_METRICS_NAMESPACE: 'cti-ingest',
     // Locally the console is for people: warnings and errors only, no EMF metric lines.

@@ -235,6 +235,8 @@ export class SqsPoller {
         SenderId: attributes['SenderId'] ?? '000000000000',
         ApproximateFirstReceiveTimestamp:
           attributes['ApproximateFirstReceiveTimestamp'] ?? String(Date.now()),
+        // FIFO queues: the handler keeps each group in order (functions/shared/stage.ts).
+        ...fifoAttributes(attributes),
       },
       messageAttributes: toEventAttributes(message.MessageAttributes ?? {}),
       md5OfBody: message.MD5OfBody ?? '',
@@ -248,6 +250,18 @@ export class SqsPoller {
     const name = this.options.queueUrl.split('/').at(-1);
     (this.options.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(`[sqs ${name}] ${message}`);
   }
+}
+
+function fifoAttributes(
+  attributes: Record<string, string>,
+): Pick<SQSRecord['attributes'], 'MessageGroupId' | 'MessageDeduplicationId' | 'SequenceNumber'> {
+  const out: Pick<SQSRecord['attributes'], 'MessageGroupId' | 'MessageDeduplicationId' | 'SequenceNumber'> =
+    {};
+  const { MessageGroupId, MessageDeduplicationId, SequenceNumber } = attributes;
+  if (MessageGroupId !== undefined) out.MessageGroupId = MessageGroupId;
+  if (MessageDeduplicationId !== undefined) out.MessageDeduplicationId = MessageDeduplicationId;
+  if (SequenceNumber !== undefined) out.SequenceNumber = SequenceNumber;
+  return out;
 }
 
 /** SDK message attributes → the shape Lambda puts in an SQS event (binary as base64, lists always present). */

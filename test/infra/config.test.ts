@@ -34,6 +34,21 @@ describe('resolveProfile', () => {
     );
   });
 
+  it.each([0, -1, 1001, 2.5])('rejects loadMessageGroups %s', (loadMessageGroups) => {
+    const parsed = ProfileSchema.safeParse({ ...PROFILES.standard, loadMessageGroups });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual(['loadMessageGroups']);
+  });
+
+  it.each([
+    ['standard', 16],
+    ['high-volume', 64],
+    ['real-time', 32],
+    ['secure', 16],
+  ] as const)('spreads load over the %s profile message groups (%i)', (name, groups) => {
+    expect(resolveProfile(name).loadMessageGroups).toBe(groups);
+  });
+
   it('differs per profile in what it sets', () => {
     const distinct = (pick: (p: (typeof PROFILES)['standard']) => unknown) =>
       new Set(PROFILE_NAMES.map((n) => JSON.stringify(pick(PROFILES[n])))).size;

@@ -12,12 +12,14 @@ import {
   feedPullDefinition,
   resolveDefinition,
 } from '../../lib/state-machines/feed-pull.ts';
-import { TOPOLOGY, visibilityTimeoutSeconds } from '../../lib/topology.ts';
+import { type QueueKey, TOPOLOGY, visibilityTimeoutSeconds } from '../../lib/topology.ts';
 import { keyLogicalId, REPO_ROOT, resourcesOf, synth } from './stack-fixture.ts';
 
 const { template } = synth('standard');
 const key = keyLogicalId(template);
 const refersToKey = (value: unknown) => JSON.stringify(value ?? null).includes(key);
+const refersTo = (value: unknown, logicalIdPrefix: string) =>
+  JSON.stringify(value ?? null).includes(`"${logicalIdPrefix}`);
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errors: unknown[] };
 // asl-validator ships CommonJS without types.
@@ -115,6 +117,43 @@ describe('IngestionStack: queues', () => {
     }
   });
 
+  /** The work queue (it has the redrive policy) or the DLQ of a topology queue. */
+  const queueOf = (queueKey: QueueKey, part: 'Queue' | 'Dlq') => {
+    const found = queues.filter(
+      ([id, q]) =>
+        id.startsWith(TOPOLOGY.queues[queueKey].constructId) &&
+        (q.Properties['RedrivePolicy'] !== undefined) === (part === 'Queue'),
+    );
+    if (found.length !== 1) throw new Error(`expected one ${queueKey} ${part}, found ${found.length}`);
+    return found[0]?.[1].Properties ?? {};
+  };
+
+  it.each([
+    ['load', 'Queue'],
+    ['load', 'Dlq'],
+  ] as const)(
+    'makes the %s %s high-throughput FIFO with producer-set deduplication ids',
+    (queueKey, part) => {
+      expect(queueOf(queueKey, part)).toMatchObject({
+        FifoQueue: true,
+        FifoThroughputLimit: 'perMessageGroupId',
+        DeduplicationScope: 'messageGroup',
+        ContentBasedDeduplication: false,
+      });
+    },
+  );
+
+  it.each(['validate', 'dedup'] as const)(
+    'keeps the %s queue and its DLQ standard (not FIFO)',
+    (queueKey) => {
+      for (const part of ['Queue', 'Dlq'] as const) {
+        const properties = queueOf(queueKey, part);
+        for (const fifoOnly of ['FifoQueue', 'FifoThroughputLimit', 'DeduplicationScope'])
+          expect(properties[fifoOnly], `${queueKey} ${part} ${fifoOnly}`).toBeUndefined();
+      }
+    },
+  );
+
   it('requires TLS on every queue', () => {
     const policies = resourcesOf(template, 'AWS::SQS::QueuePolicy').map(([, p]) =>
       JSON.stringify(p.Properties),
@@ -142,6 +181,7 @@ describe('IngestionStack: functions and event sources', () => {
         CTI_LOCAL_MODE: 'false',
         CTI_AUDIT_LEVEL: PROFILES.standard.auditLevel,
         CTI_DEDUP_WINDOW_HOURS: String(PROFILES.standard.dedupWindowHours),
+        CTI_LOAD_MESSAGE_GROUPS: String(PROFILES.standard.loadMessageGroups),
         NODE_OPTIONS: '--enable-source-maps',
       });
     }
@@ -192,13 +232,22 @@ describe('IngestionStack: functions and event sources', () => {
     });
   });
 
-  it('caps each SQS mapping at the profile batch size and maximum concurrency', () => {
+  it('caps each standard SQS mapping at the profile batch size and window, and each at maximum concurrency', () => {
     const sqsMappings = resourcesOf(template, 'AWS::Lambda::EventSourceMapping').filter(
       ([, m]) => m.Properties['ScalingConfig'] !== undefined,
     );
     expect(sqsMappings).toHaveLength(3);
-    for (const [id, mapping] of sqsMappings) {
+    const standardMappings = sqsMappings.filter(
+      ([, m]) => !refersTo(m.Properties['EventSourceArn'], 'LoadQueue'),
+    );
+    expect(standardMappings).toHaveLength(2);
+    for (const [id, mapping] of standardMappings) {
       expect(mapping.Properties['BatchSize'], id).toBe(PROFILES.standard.sqs.batchSize);
+      expect(mapping.Properties['MaximumBatchingWindowInSeconds'], id).toBe(
+        PROFILES.standard.sqs.maxBatchingWindowSeconds,
+      );
+    }
+    for (const [id, mapping] of sqsMappings) {
       expect(mapping.Properties['ScalingConfig'], id).toEqual({
         MaximumConcurrency: PROFILES.standard.sqs.maxConcurrency,
       });
@@ -451,6 +500,27 @@ describe('IngestionStack: profiles', () => {
     });
     expect(Object.keys(t.findResources('AWS::WAFv2::WebACL'))).toHaveLength(p.api.waf ? 1 : 0);
   });
+
+  it.each(PROFILE_NAMES)(
+    'feeds load from its FIFO queue in batches of at most 10 and no batching window in the %s profile',
+    (profile) => {
+      const p = PROFILES[profile];
+      const { template: t } = synth(profile);
+      const loadMappings = resourcesOf(t, 'AWS::Lambda::EventSourceMapping').filter(([, m]) =>
+        refersTo(m.Properties['EventSourceArn'], 'LoadQueue'),
+      );
+      expect(loadMappings).toHaveLength(1);
+      const [, mapping] = loadMappings[0] ?? [];
+      expect(mapping?.Properties['BatchSize']).toBe(Math.min(p.sqs.batchSize, 10));
+      expect(mapping?.Properties).not.toHaveProperty('MaximumBatchingWindowInSeconds');
+      expect(mapping?.Properties['ScalingConfig']).toEqual({ MaximumConcurrency: p.sqs.maxConcurrency });
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({ CTI_LOAD_MESSAGE_GROUPS: String(p.loadMessageGroups) }),
+        },
+      });
+    },
+  );
 
   it('gives the provisioned stream of high-volume its shard count', () => {
     synth('high-volume').template.hasResourceProperties('AWS::Kinesis::Stream', {

@@ -8,8 +8,9 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDedupHandler, dedupMessage } from '../../../functions/dedup/dedup.ts';
+import { createDedupHandler, dedupMessage, loadMessageGroup } from '../../../functions/dedup/dedup.ts';
 import { buildIndicator } from '../../../functions/domain/build.ts';
+import { fingerprint } from '../../../functions/domain/fingerprint.ts';
 import type { Indicator } from '../../../functions/domain/indicator.ts';
 import { createExtractHandler } from '../../../functions/extract/extract.ts';
 import { createLoadHandler, loadMessage } from '../../../functions/load/load.ts';
@@ -26,6 +27,7 @@ import type { LoadMessage } from '../../../functions/shared/messages.ts';
 import { silentLog } from '../../../functions/shared/observability.ts';
 import { SendFailedError, type SqsSend, sendMessages } from '../../../functions/shared/sqs-batch.ts';
 import { createValidateHandler } from '../../../functions/validate/validate.ts';
+import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/topology.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { context, drainQueue, kinesisEventFrom, sqsEventFrom, sqsRecord } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
@@ -191,10 +193,10 @@ describe('SendMessageBatch', () => {
     const messages = Array.from({ length: 12 }, (_, i) => ({ id: `m${i}`, body: JSON.stringify({ i }) }));
 
     // Act
-    await sendMessages(sqs, aws.queues.load, messages, noWait);
+    await sendMessages(sqs, aws.queues.dedup, messages, noWait);
 
     // Assess
-    const bodies = await drainQueue(aws, aws.queues.load);
+    const bodies = await drainQueue(aws, aws.queues.dedup);
     expect(bodies.map((b) => JSON.parse(b).i).sort((a, b) => a - b)).toEqual(messages.map((_, i) => i));
   });
 
@@ -373,9 +375,22 @@ describe('dedup', () => {
     expect((await deps.ledger.get(doc))?.duplicates).toBe(0);
   });
 
-  it('redelivered after a crash, resends what it had claimed instead of calling it a duplicate', async () => {
+  it('redelivered after a crash, resends what it had claimed, and the FIFO queue keeps one copy', async () => {
+    // Prepare
     await drainQueue(aws, aws.queues.load);
     const deps = stageDeps(aws);
+    const sent: { group?: string; dedupId?: string; body?: string }[] = [];
+    const sqs: SqsSend = {
+      send: ((command: SendMessageBatchCommand) => {
+        for (const e of command.input.Entries ?? [])
+          sent.push({
+            ...(e.MessageGroupId !== undefined ? { group: e.MessageGroupId } : {}),
+            ...(e.MessageDeduplicationId !== undefined ? { dedupId: e.MessageDeduplicationId } : {}),
+            ...(e.MessageBody !== undefined ? { body: e.MessageBody } : {}),
+          });
+        return aws.sqs.send(command);
+      }) as SqsSend['send'],
+    };
     const doc = await newDocument(1);
     const message = {
       v: 1 as const,
@@ -384,10 +399,24 @@ describe('dedup', () => {
       messageKey: '0',
       indicators: [ioc('46.3.3.3')],
     };
-    await dedupMessage(deps.dedup, message);
-    await dedupMessage(deps.dedup, message);
-    const sent = (await drainQueue(aws, aws.queues.load)).map((b) => JSON.parse(b) as LoadMessage);
+
+    // Act
+    await dedupMessage({ ...deps.dedup, sqs }, message);
+    await dedupMessage({ ...deps.dedup, sqs }, message);
+
+    // Assess: sent twice under one deduplication id, in the fingerprint's group; delivered once.
     expect(sent).toHaveLength(2);
+    expect(sent[1]?.dedupId).toBe(sent[0]?.dedupId);
+    const fingerprint = ioc('46.3.3.3').fingerprint;
+    expect(sent.map((e) => e.group)).toEqual([
+      loadMessageGroup(fingerprint, DEFAULT_LOAD_MESSAGE_GROUPS),
+      loadMessageGroup(fingerprint, DEFAULT_LOAD_MESSAGE_GROUPS),
+    ]);
+    expect(sent.map((e) => (JSON.parse(e.body ?? '{}') as LoadMessage).items[0]?.change)).toEqual([
+      'new',
+      'update',
+    ]);
+    expect(await drainQueue(aws, aws.queues.load)).toHaveLength(1);
     expect(await deps.ledger.get(doc)).toMatchObject({ duplicates: 0 });
   });
   it('refreshes the source lastSeen and sightings once per window on duplicates, without a load', async () => {
@@ -637,11 +666,24 @@ describe('chained handlers', () => {
         ExpressionAttributeValues: { ':d': documentId },
       }),
     );
+    // One load message per FIFO group the two fingerprints fall in, each with its own raw-report batch.
+    const groups = new Set(
+      ['49.1.1.1', '49.1.1.2'].map((v) =>
+        loadMessageGroup(fingerprint('ipv4', v), DEFAULT_LOAD_MESSAGE_GROUPS),
+      ),
+    );
     const trail = audit.Items?.filter((i) => i.kind !== 'raw-reports');
-    expect(trail?.map((i) => i.stage).sort()).toEqual(['dedup', 'extract', 'load', 'validate']);
-    expect(audit.Items?.filter((i) => i.kind === 'raw-reports').map((i) => i.eventKey)).toEqual([
-      'raw#0#feed-c#0',
+    expect(trail?.map((i) => i.stage).sort()).toEqual([
+      'dedup',
+      'extract',
+      ...Array.from(groups, () => 'load'),
+      'validate',
     ]);
+    expect(
+      audit.Items?.filter((i) => i.kind === 'raw-reports')
+        .map((i) => i.eventKey)
+        .sort(),
+    ).toEqual([...groups].map((g) => `raw#0.${g}#feed-c#0`).sort());
   });
 });
 

@@ -104,7 +104,14 @@ export async function startTestAws(): Promise<TestAws> {
     }),
   );
   const queueUrl = async (name: string) =>
-    (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
+    (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: name,
+          ...(name.endsWith('.fifo') ? { Attributes: { FifoQueue: 'true' } } : {}),
+        }),
+      )
+    ).QueueUrl as string;
   const queues = {
     validate: await queueUrl(localName('queue', 'validate')),
     dedup: await queueUrl(localName('queue', 'dedup')),

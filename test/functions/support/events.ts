@@ -1,5 +1,5 @@
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, Context, KinesisStreamEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { TestAws } from './emulators.ts';
 
@@ -35,9 +35,20 @@ export function sqsRecord(body: string, receiveCount = 1, messageId = `m-${++seq
   };
 }
 
-/** Drain a queue: every message body currently on it (deleted from the emulator by visibility, not by ack). */
+/** Drain a queue: every message body currently on it, deleted as it is received. */
 export async function drainQueue(aws: TestAws, queueUrl: string): Promise<string[]> {
-  const bodies: string[] = [];
+  return (await drainMessages(aws, queueUrl)).map((m) => m.body);
+}
+
+/**
+ * Drain a queue: each message's body and, on a FIFO queue, its message group. Messages are deleted as they
+ * are received, because a FIFO queue hands out no more of a group while one of its messages is in flight.
+ */
+export async function drainMessages(
+  aws: TestAws,
+  queueUrl: string,
+): Promise<{ body: string; groupId?: string }[]> {
+  const drained: { body: string; groupId?: string }[] = [];
   for (;;) {
     const out = await aws.sqs.send(
       new ReceiveMessageCommand({
@@ -45,17 +56,34 @@ export async function drainQueue(aws: TestAws, queueUrl: string): Promise<string
         MaxNumberOfMessages: 10,
         VisibilityTimeout: 3600,
         WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['MessageGroupId'],
       }),
     );
     const messages = out.Messages ?? [];
-    if (messages.length === 0) return bodies;
-    bodies.push(...messages.map((m) => m.Body ?? ''));
+    if (messages.length === 0) return drained;
+    for (const m of messages) {
+      const groupId = m.Attributes?.MessageGroupId;
+      drained.push({ body: m.Body ?? '', ...(groupId !== undefined ? { groupId } : {}) });
+    }
+    await aws.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
   }
 }
 
+/** An SQS event of everything on the queue, each record with its FIFO message group when it has one. */
 export async function sqsEventFrom(aws: TestAws, queueUrl: string, receiveCount = 1): Promise<SQSEvent> {
-  const bodies = await drainQueue(aws, queueUrl);
-  return { Records: bodies.map((b) => sqsRecord(b, receiveCount)) };
+  const messages = await drainMessages(aws, queueUrl);
+  return {
+    Records: messages.map(({ body, groupId }) => {
+      const record = sqsRecord(body, receiveCount);
+      if (groupId !== undefined) record.attributes.MessageGroupId = groupId;
+      return record;
+    }),
+  };
 }
 
 /** Every record on the stream after `after` (sequence number), as a Kinesis event. */

@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dedupMessage, loadMessageGroup } from '../../../functions/dedup/dedup.ts';
+import { buildIndicator } from '../../../functions/domain/build.ts';
+import type { Indicator } from '../../../functions/domain/indicator.ts';
+import { createLoadHandler } from '../../../functions/load/load.ts';
+import type { DocSend } from '../../../functions/shared/ddb-batch.ts';
+import type { LoadMessage } from '../../../functions/shared/messages.ts';
+import { silentLog } from '../../../functions/shared/observability.ts';
+import { sqsBatchHandler } from '../../../functions/shared/stage.ts';
+import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/topology.ts';
+import { startTestAws, type TestAws } from '../support/emulators.ts';
+import { context, drainMessages, sqsEventFrom, sqsRecord } from '../support/events.ts';
+import { stageDeps } from '../support/pipeline.ts';
+
+/**
+ * The load queue is FIFO: dedup puts every fingerprint in one message group, SQS hands a group to one
+ * consumer at a time, and load therefore creates absent indicators with BatchWriteItem.
+ */
+
+let aws: TestAws;
+beforeAll(async () => {
+  aws = await startTestAws();
+});
+afterAll(async () => aws?.stop());
+
+function ioc(value: string, feedId = 'feed-a', extra: Partial<Indicator> = {}): Indicator {
+  const built = buildIndicator({
+    type: 'ipv4',
+    value,
+    source: { feedId, format: 'text', receivedAt: '2026-11-27T10:00:00.000Z', documentId: 'doc' },
+  });
+  if (!built.ok) throw new Error(built.reason);
+  return { ...built.value, ...extra };
+}
+
+async function newDocument(records: number): Promise<string> {
+  const documentId = randomUUID();
+  const { ledger } = stageDeps(aws);
+  await ledger.create({
+    documentId,
+    feedId: 'feed-a',
+    receivedAt: new Date().toISOString(),
+    s3Key: 'k',
+    format: 'text',
+    origin: 'push',
+    sizeBytes: 1,
+  });
+  await ledger.apply(documentId, 'x', { records }, { extractDone: true });
+  return documentId;
+}
+
+/** The real document client, counting the Indicators writes by kind. */
+function countingDoc(): DocSend & { batchWritten: number; conditionalPuts: number } {
+  const wrapper = {
+    batchWritten: 0,
+    conditionalPuts: 0,
+    send: (async (command: unknown) => {
+      if (command instanceof BatchWriteCommand)
+        wrapper.batchWritten += command.input.RequestItems?.[aws.tables.indicators]?.length ?? 0;
+      if (command instanceof PutCommand && command.input.TableName === aws.tables.indicators)
+        wrapper.conditionalPuts++;
+      return aws.doc.send(command as never);
+    }) as DocSend['send'],
+  };
+  return wrapper;
+}
+
+const getIndicator = async (fingerprint: string) =>
+  (await aws.doc.send(new GetCommand({ TableName: aws.tables.indicators, Key: { fingerprint } }))).Item;
+
+describe('loadMessageGroup', () => {
+  it('puts a fingerprint in one group of the configured count, the same every time', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 1, max: 1000 }),
+        (fingerprint, groups) => {
+          const group = loadMessageGroup(fingerprint, groups);
+          const n = Number(group.slice(1));
+          expect(group).toMatch(/^g\d+$/);
+          expect(n).toBeLessThan(groups);
+          expect(loadMessageGroup(fingerprint, groups)).toBe(group);
+        },
+      ),
+    );
+  });
+
+  it('spreads real fingerprints over every group', () => {
+    const groups = new Set(
+      Array.from({ length: 400 }, (_, i) =>
+        loadMessageGroup(ioc(`10.9.${i >> 8}.${i & 255}`).fingerprint, DEFAULT_LOAD_MESSAGE_GROUPS),
+      ),
+    );
+    expect(groups.size).toBe(DEFAULT_LOAD_MESSAGE_GROUPS);
+  });
+});
+
+describe('dedup → FIFO load queue', () => {
+  it('sends each fingerprint in its own group, every item of a message in the message group', async () => {
+    // Prepare
+    await drainMessages(aws, aws.queues.load);
+    const deps = stageDeps(aws);
+    const indicators = Array.from({ length: 60 }, (_, i) => ioc(`47.1.0.${i}`));
+    const documentId = await newDocument(indicators.length);
+
+    // Act
+    await dedupMessage(deps.dedup, { v: 1, documentId, feedId: 'feed-a', messageKey: '0', indicators });
+
+    // Assess
+    const sent = await drainMessages(aws, aws.queues.load);
+    const items = sent.flatMap(({ body, groupId }) =>
+      (JSON.parse(body) as LoadMessage).items.map((item) => ({
+        groupId,
+        fingerprint: item.indicator.fingerprint,
+      })),
+    );
+    expect(items).toHaveLength(indicators.length);
+    for (const { groupId, fingerprint } of items)
+      expect(groupId).toBe(loadMessageGroup(fingerprint, DEFAULT_LOAD_MESSAGE_GROUPS));
+    expect(new Set(sent.map((m) => m.groupId)).size).toBe(sent.length);
+  });
+});
+
+describe('load from a FIFO group', () => {
+  it('creates new indicators in batches and merges a second source with a conditional write', async () => {
+    // Prepare: 40 new values from feed-a, and one of them already stored from feed-b.
+    await drainMessages(aws, aws.queues.load);
+    const deps = stageDeps(aws);
+    const doc = countingDoc();
+    const first = await newDocument(1);
+    await dedupMessage(deps.dedup, {
+      v: 1,
+      documentId: first,
+      feedId: 'feed-b',
+      messageKey: '0',
+      indicators: [ioc('47.2.0.0', 'feed-b')],
+    });
+    await createLoadHandler(deps.load, 5)(await sqsEventFrom(aws, aws.queues.load), context);
+    const indicators = Array.from({ length: 40 }, (_, i) => ioc(`47.2.0.${i}`));
+    const documentId = await newDocument(indicators.length);
+    await dedupMessage(deps.dedup, { v: 1, documentId, feedId: 'feed-a', messageKey: '0', indicators });
+
+    // Act
+    const event = await sqsEventFrom(aws, aws.queues.load);
+    const response = await createLoadHandler({ ...deps.load, doc }, 5)(event, context);
+
+    // Assess
+    expect(event.Records.every((r) => r.attributes.MessageGroupId !== undefined)).toBe(true);
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(doc.batchWritten).toBe(39);
+    expect(doc.conditionalPuts).toBe(1);
+    expect(Object.keys((await getIndicator(indicators[0]?.fingerprint ?? ''))?.sources ?? {}).sort()).toEqual(
+      ['feed-a', 'feed-b'],
+    );
+    expect(await deps.ledger.get(documentId)).toMatchObject({ status: 'complete', loaded: 40 });
+  });
+
+  it('replayed, writes nothing', async () => {
+    // Prepare
+    await drainMessages(aws, aws.queues.load);
+    const deps = stageDeps(aws);
+    const indicators = Array.from({ length: 10 }, (_, i) => ioc(`47.3.0.${i}`));
+    const documentId = await newDocument(indicators.length);
+    await dedupMessage(deps.dedup, { v: 1, documentId, feedId: 'feed-a', messageKey: '0', indicators });
+    const event = await sqsEventFrom(aws, aws.queues.load);
+    await createLoadHandler(deps.load, 5)(event, context);
+    const doc = countingDoc();
+
+    // Act
+    await createLoadHandler({ ...deps.load, doc }, 5)(event, context);
+
+    // Assess
+    expect(doc.batchWritten + doc.conditionalPuts).toBe(0);
+    expect(await deps.ledger.get(documentId)).toMatchObject({ status: 'complete', loaded: 10 });
+  });
+
+  it('outside a FIFO group, creates each indicator with a conditional write', async () => {
+    // Prepare: the same message without a MessageGroupId, as from a standard queue.
+    await drainMessages(aws, aws.queues.load);
+    const deps = stageDeps(aws);
+    const doc = countingDoc();
+    const indicators = Array.from({ length: 5 }, (_, i) => ioc(`47.4.0.${i}`));
+    const documentId = await newDocument(indicators.length);
+    const body: LoadMessage = {
+      v: 1,
+      documentId,
+      feedId: 'feed-a',
+      messageKey: '0',
+      items: indicators.map((indicator) => ({ change: 'new', indicator })),
+    };
+
+    // Act
+    await createLoadHandler({ ...deps.load, doc }, 5)(
+      { Records: [sqsRecord(JSON.stringify(body))] },
+      context,
+    );
+
+    // Assess
+    expect(doc).toMatchObject({ batchWritten: 0, conditionalPuts: 5 });
+    expect(await deps.ledger.get(documentId)).toMatchObject({ status: 'complete', loaded: 5 });
+  });
+});
+
+describe('a FIFO batch', () => {
+  const inGroup = (group: string, body: string, receiveCount = 1): SQSRecord => {
+    const record = sqsRecord(body, receiveCount);
+    record.attributes.MessageGroupId = group;
+    return record;
+  };
+
+  it('keeps each group in order, stops a group at its first failure and lets the others go on', async () => {
+    // Prepare
+    const seen: string[] = [];
+    const handler = sqsBatchHandler(
+      {
+        ledger: stageDeps(aws).ledger,
+        log: silentLog,
+        maxReceiveCount: 5,
+        stagePrefix: 'l',
+        failedCounter: 'failedLoad',
+      },
+      async (record) => {
+        seen.push(record.body);
+        await new Promise((r) => setTimeout(r, record.body === 'a1' ? 20 : 1));
+        if (record.body === 'a2') throw new Error('injected');
+      },
+    );
+    const records = [
+      inGroup('a', 'a1'),
+      inGroup('b', 'b1'),
+      inGroup('a', 'a2'),
+      inGroup('a', 'a3'),
+      inGroup('b', 'b2'),
+    ];
+
+    // Act
+    const response = await handler({ Records: records });
+
+    // Assess
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      records[2]?.messageId,
+      records[3]?.messageId,
+    ]);
+    expect(seen.filter((b) => b.startsWith('a'))).toEqual(['a1', 'a2']);
+    expect(seen.filter((b) => b.startsWith('b'))).toEqual(['b1', 'b2']);
+    // b ran while a1 waited: the groups are concurrent.
+    expect(seen.indexOf('b2')).toBeLessThan(seen.indexOf('a2'));
+  });
+
+  it('counts a record skipped on its last receive as failed, so its document still completes', async () => {
+    // Prepare
+    const deps = stageDeps(aws);
+    const documentId = await newDocument(3);
+    const body = (messageKey: string, n: number) =>
+      JSON.stringify({
+        v: 1,
+        documentId,
+        feedId: 'feed-a',
+        messageKey,
+        items: Array.from({ length: n }, () => ({})),
+      });
+    const handler = sqsBatchHandler(
+      {
+        ledger: deps.ledger,
+        log: silentLog,
+        maxReceiveCount: 5,
+        stagePrefix: 'l',
+        failedCounter: 'failedLoad',
+      },
+      async () => {
+        throw new Error('injected');
+      },
+    );
+
+    // Act
+    const response = await handler({
+      Records: [inGroup('g', body('k1', 1), 5), inGroup('g', body('k2', 2), 5)],
+    });
+
+    // Assess
+    expect(response.batchItemFailures).toHaveLength(2);
+    expect(await deps.ledger.get(documentId)).toMatchObject({ failed: 3, status: 'complete' });
+  });
+});
