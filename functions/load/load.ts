@@ -129,17 +129,51 @@ export async function loadMessage(
   message: LoadMessage,
   options: { exclusive?: boolean } = {},
 ) {
-  const byFingerprint = new Map<string, Report[]>();
-  const reports: Report[] = [];
-  for (const { indicator } of message.items) {
-    const json = JSON.stringify(indicator);
-    const report = { indicator, json, hash: hashOfJson(json) };
-    reports.push(report);
-    const list = byFingerprint.get(indicator.fingerprint) ?? [];
-    list.push(report);
-    byFingerprint.set(indicator.fingerprint, list);
-  }
-  const raw = new RawBatches(deps, message, reports);
+  const [settled] = await loadMessages(deps, [message], options);
+  if (settled?.status === 'rejected') throw settled.reason;
+  return (settled as PromiseFulfilledResult<MessageResult>).value;
+}
+
+interface MessageResult {
+  loaded: number;
+  writes: number;
+  batchCreated: number;
+}
+
+/**
+ * Several messages in one pass (the messages of one FIFO group in a batch): one set of batched reads and
+ * writes for all their indicators, reports of one fingerprint merged in message order, then each message's
+ * ledger and audit entries. The writes are shared, so when they fail every message fails (and is retried,
+ * which is idempotent); a message whose own ledger or audit write fails fails alone.
+ */
+export async function loadMessages(
+  deps: LoadDeps,
+  messages: readonly LoadMessage[],
+  options: { exclusive?: boolean } = {},
+): Promise<PromiseSettledResult<MessageResult>[]> {
+  const byFingerprint = new Map<string, { reports: Report[]; owner: number }>();
+  const batches = messages.map((message, owner) => {
+    const reports: Report[] = [];
+    for (const { indicator } of message.items) {
+      const json = JSON.stringify(indicator);
+      const report = { indicator, json, hash: hashOfJson(json) };
+      reports.push(report);
+      const entry = byFingerprint.get(indicator.fingerprint) ?? { reports: [], owner };
+      entry.reports.push(report);
+      byFingerprint.set(indicator.fingerprint, entry);
+    }
+    return new RawBatches(deps, message, reports);
+  });
+  // A source points at the batch of the first message (in order) that carried its newest report.
+  const raw = {
+    refOf: async (feedId: string, hash: string): Promise<RawRef | undefined> => {
+      for (const batch of batches) {
+        const ref = await batch.refOf(feedId, hash);
+        if (ref) return ref;
+      }
+      return undefined;
+    },
+  };
   const current = new Map<string, StoredIndicator>();
   const found = await batchGet(
     deps.doc,
@@ -153,15 +187,23 @@ export async function loadMessage(
   }
 
   const creates: StoredIndicator[] = [];
-  const written = await mapConcurrent(
+  const writesBy = messages.map(() => 0);
+  const createdBy = messages.map(() => 0);
+  await mapConcurrent(
     [...byFingerprint],
     deps.concurrency ?? 16,
-    async ([fingerprint, list]) => {
+    async ([fingerprint, { reports, owner }]) => {
       const existing = current.get(fingerprint);
-      if (existing || !options.exclusive) return upsert(deps, raw, fingerprint, list, existing);
-      const merged = await mergeReports(raw, undefined, list);
-      if (merged) creates.push({ ...merged, version: 1, updatedAt: deps.now().toISOString() });
-      return merged !== undefined;
+      if (existing || !options.exclusive) {
+        if (await upsert(deps, raw, fingerprint, reports, existing))
+          writesBy[owner] = (writesBy[owner] ?? 0) + 1;
+        return;
+      }
+      const merged = await mergeReports(raw, undefined, reports);
+      if (!merged) return;
+      creates.push({ ...merged, version: 1, updatedAt: deps.now().toISOString() });
+      writesBy[owner] = (writesBy[owner] ?? 0) + 1;
+      createdBy[owner] = (createdBy[owner] ?? 0) + 1;
     },
   );
   await batchWrite(
@@ -169,27 +211,32 @@ export async function loadMessage(
     deps.names.indicatorsTable,
     creates.map((Item) => ({ PutRequest: { Item } })),
   );
-  const writes = written.filter(Boolean).length;
-  const decisions: Decision[] = message.items.map(({ indicator }, i) => ({
-    ref: `${message.messageKey}#${i}`,
-    decision: 'loaded',
-    fingerprint: indicator.fingerprint,
-  }));
-  const counts = { loaded: message.items.length, loadIn: message.items.length, loadWritten: writes };
-  await deps.ledger.apply(message.documentId, `l:${message.messageKey}`, counts);
-  await deps.audit.record({
-    documentId: message.documentId,
-    stage: 'load',
-    unit: message.messageKey,
-    counts,
-    decisions,
-  });
-  deps.counter.count('IndicatorsLoaded', message.items.length);
-  deps.counter.count('IndicatorWrites', writes);
-  deps.counter.count('IndicatorsCreatedInBatches', creates.length);
-  const latencyMs = endToEndLatencyMs(message, deps.now());
-  if (latencyMs !== undefined) deps.timing?.milliseconds(END_TO_END_LATENCY_METRIC, latencyMs);
-  return { loaded: message.items.length, writes, batchCreated: creates.length };
+
+  return Promise.allSettled(
+    messages.map(async (message, i) => {
+      const writes = writesBy[i] ?? 0;
+      const decisions: Decision[] = message.items.map(({ indicator }, n) => ({
+        ref: `${message.messageKey}#${n}`,
+        decision: 'loaded',
+        fingerprint: indicator.fingerprint,
+      }));
+      const counts = { loaded: message.items.length, loadIn: message.items.length, loadWritten: writes };
+      await deps.ledger.apply(message.documentId, `l:${message.messageKey}`, counts);
+      await deps.audit.record({
+        documentId: message.documentId,
+        stage: 'load',
+        unit: message.messageKey,
+        counts,
+        decisions,
+      });
+      deps.counter.count('IndicatorsLoaded', message.items.length);
+      deps.counter.count('IndicatorWrites', writes);
+      deps.counter.count('IndicatorsCreatedInBatches', createdBy[i] ?? 0);
+      const latencyMs = endToEndLatencyMs(message, deps.now());
+      if (latencyMs !== undefined) deps.timing?.milliseconds(END_TO_END_LATENCY_METRIC, latencyMs);
+      return { loaded: message.items.length, writes, batchCreated: createdBy[i] ?? 0 };
+    }),
+  );
 }
 
 /**
@@ -211,7 +258,7 @@ export function endToEndLatencyMs(message: LoadMessage, now: Date): number | und
  * when the merge changes nothing (nothing to write).
  */
 async function mergeReports(
-  raw: RawBatches,
+  raw: Pick<RawBatches, 'refOf'>,
   existing: StoredIndicator | undefined,
   reports: readonly Report[],
 ): Promise<StoredIndicator | undefined> {
@@ -230,7 +277,7 @@ async function mergeReports(
 
 async function upsert(
   deps: LoadDeps,
-  raw: RawBatches,
+  raw: Pick<RawBatches, 'refOf'>,
   fingerprint: string,
   reports: readonly Report[],
   first: StoredIndicator | undefined,
@@ -267,12 +314,46 @@ export async function loadSqsRecord(deps: LoadDeps, record: SQSRecord): Promise<
   await loadMessage(deps, message, { exclusive: record.attributes.MessageGroupId !== undefined });
 }
 
+/**
+ * The records of one FIFO group in one pass (`loadMessages`, exclusive): a malformed record fails alone,
+ * and so does a message whose ledger or audit write fails; a failed shared write fails them all.
+ */
+export async function loadGroup(
+  deps: LoadDeps,
+  records: readonly SQSRecord[],
+): Promise<(Error | undefined)[]> {
+  const outcomes: (Error | undefined)[] = records.map(() => undefined);
+  const parsed: { at: number; message: LoadMessage }[] = [];
+  records.forEach((record, at) => {
+    try {
+      parsed.push({ at, message: parseMessage(record.body, LoadMessageSchema, 'load') });
+    } catch (error) {
+      outcomes[at] = error as Error;
+    }
+  });
+  if (parsed.length === 0) return outcomes;
+  const settled = await loadMessages(
+    deps,
+    parsed.map((p) => p.message),
+    { exclusive: true },
+  ).catch((error: unknown) =>
+    parsed.map((): PromiseRejectedResult => ({ status: 'rejected', reason: error })),
+  );
+  settled.forEach((result, k) => {
+    const at = parsed[k]?.at;
+    if (at !== undefined && result.status === 'rejected')
+      outcomes[at] = result.reason instanceof Error ? result.reason : new Error(String(result.reason));
+  });
+  return outcomes;
+}
+
 /** The SQS handler: partial batch responses; a record failing its last receive is counted failed first. */
 export function createLoadHandler(deps: LoadDeps, maxReceiveCount: number, observability?: Observability) {
   return withMiddleware(
     sqsBatchHandler(
       { ledger: deps.ledger, log: deps.log, maxReceiveCount, stagePrefix: 'l', failedCounter: 'failedLoad' },
       (record) => loadSqsRecord(deps, record),
+      (records) => loadGroup(deps, records),
     ),
     observability,
   );

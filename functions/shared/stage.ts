@@ -24,6 +24,7 @@ export interface SqsStageOptions {
 export function sqsBatchHandler(
   options: SqsStageOptions,
   processRecord: (record: SQSRecord) => Promise<void>,
+  processGroup?: GroupProcessor,
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     try {
@@ -40,7 +41,9 @@ export function sqsBatchHandler(
   };
   return async (event) => {
     if (event.Records.some((r) => r.attributes.MessageGroupId !== undefined))
-      return processFifoBatch(event.Records, recordHandler, options);
+      return processGroup
+        ? processGroupsTogether(event.Records, processGroup, options)
+        : processFifoBatch(event.Records, recordHandler, options);
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(event, recordHandler, processor, { throwOnFullBatchFailure: false });
   };
@@ -58,16 +61,9 @@ export async function processFifoBatch(
   recordHandler: (record: SQSRecord) => Promise<void>,
   options: SqsStageOptions,
 ): Promise<SQSBatchResponse> {
-  const groups = new Map<string, SQSRecord[]>();
-  for (const record of records) {
-    const group = record.attributes.MessageGroupId ?? '';
-    const list = groups.get(group) ?? [];
-    list.push(record);
-    groups.set(group, list);
-  }
   const failed = new Set<string>();
   await Promise.all(
-    [...groups.values()].map(async (group) => {
+    [...groupsOf(records).values()].map(async (group) => {
       let i = 0;
       try {
         for (; i < group.length; i++) await recordHandler(group[i] as SQSRecord);
@@ -89,6 +85,60 @@ export async function processFifoBatch(
       .filter((r) => failed.has(r.messageId))
       .map((r) => ({ itemIdentifier: r.messageId })),
   };
+}
+
+/**
+ * Handles the records of one FIFO message group of a batch at once (load merges them in one pass) and
+ * answers, per record and in order, the error that failed it or undefined.
+ */
+export type GroupProcessor = (records: SQSRecord[]) => Promise<(Error | undefined)[]>;
+
+/**
+ * A FIFO batch for a stage that takes a group's records together: the groups run concurrently, and each
+ * record that fails is reported alone. Order inside a group is not kept on failure — the group is what
+ * makes the consumer exclusive (see load), and load's merge does not depend on order.
+ */
+async function processGroupsTogether(
+  records: readonly SQSRecord[],
+  processGroup: GroupProcessor,
+  options: SqsStageOptions,
+): Promise<SQSBatchResponse> {
+  const failed = new Set<string>();
+  await Promise.all(
+    [...groupsOf(records).values()].map(async (group) => {
+      const outcomes = await processGroup(group).catch((error: unknown) =>
+        group.map(() => (error instanceof Error ? error : new Error(String(error)))),
+      );
+      for (const [i, record] of group.entries()) {
+        const error = outcomes[i];
+        if (!error) continue;
+        failed.add(record.messageId);
+        options.log.warn('record failed', {
+          messageId: record.messageId,
+          messageGroupId: record.attributes.MessageGroupId,
+          receiveCount: record.attributes.ApproximateReceiveCount,
+          error: `${error.name}: ${error.message}`,
+        });
+        await countFailedOnLastAttempt(record, { ...options, stageCounter: options.failedCounter });
+      }
+    }),
+  );
+  return {
+    batchItemFailures: records
+      .filter((r) => failed.has(r.messageId))
+      .map((r) => ({ itemIdentifier: r.messageId })),
+  };
+}
+
+function groupsOf(records: readonly SQSRecord[]): Map<string, SQSRecord[]> {
+  const groups = new Map<string, SQSRecord[]>();
+  for (const record of records) {
+    const group = record.attributes.MessageGroupId ?? '';
+    const list = groups.get(group) ?? [];
+    list.push(record);
+    groups.set(group, list);
+  }
+  return groups;
 }
 
 /** Parse a message body as JSON then with a schema; throws an error naming what is wrong. */

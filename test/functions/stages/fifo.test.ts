@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,49 @@ describe('load from a FIFO group', () => {
       ['feed-a', 'feed-b'],
     );
     expect(await deps.ledger.get(documentId)).toMatchObject({ status: 'complete', loaded: 40 });
+  });
+
+  it('loads the messages of one group in one pass, failing only a malformed one', async () => {
+    // Prepare: three messages of one group (one fingerprint in two of them) and a malformed body.
+    const deps = stageDeps(aws);
+    const reads = { batchGets: 0 };
+    const doc: DocSend = {
+      send: (async (command: unknown) => {
+        if (command instanceof BatchGetCommand) reads.batchGets++;
+        return aws.doc.send(command as never);
+      }) as DocSend['send'],
+    };
+    const documentId = await newDocument(4);
+    const message = (messageKey: string, values: string[], feedId = 'feed-a'): string =>
+      JSON.stringify({
+        v: 1,
+        documentId,
+        feedId,
+        messageKey,
+        items: values.map((v) => ({ change: 'new', indicator: ioc(v, feedId) })),
+      } satisfies LoadMessage);
+    const records = [
+      message('k1', ['47.5.0.1', '47.5.0.2']),
+      '{"v":1,"documentId":"x"',
+      message('k2', ['47.5.0.2'], 'feed-b'),
+      message('k3', ['47.5.0.3']),
+    ].map((body) => {
+      const record = sqsRecord(body);
+      record.attributes.MessageGroupId = 'g0';
+      return record;
+    });
+
+    // Act
+    const response = await createLoadHandler({ ...deps.load, doc }, 5)({ Records: records }, context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: records[1]?.messageId }] });
+    expect(reads.batchGets).toBe(1);
+    expect(Object.keys((await getIndicator(ioc('47.5.0.2').fingerprint))?.sources ?? {}).sort()).toEqual([
+      'feed-a',
+      'feed-b',
+    ]);
+    expect(await deps.ledger.get(documentId)).toMatchObject({ loaded: 4, status: 'complete' });
   });
 
   it('replayed, writes nothing', async () => {
