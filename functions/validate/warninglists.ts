@@ -78,25 +78,52 @@ function hostOf(indicator: Pick<Indicator, 'type' | 'value'>): string | undefine
   }
 }
 
-function networkOf(indicator: Pick<Indicator, 'type' | 'value'>): Network | undefined {
-  if (indicator.type === 'ipv4' || indicator.type === 'ipv6' || indicator.type === 'cidr')
-    return parseNetwork(indicator.value);
-  const host = hostOf(indicator);
-  return host === undefined ? undefined : parseNetwork(host);
+/** A network as the first and last address it holds: containment is then two comparisons. */
+interface Span {
+  family: 4 | 6;
+  first: bigint;
+  last: bigint;
+}
+
+function spanOf(net: Network): Span {
+  const hostBits = BigInt((net.family === 4 ? 32 : 128) - net.prefix);
+  const first = (net.bits >> hostBits) << hostBits;
+  return { family: net.family, first, last: first | ((1n << hostBits) - 1n) };
+}
+
+// The lists of a rule are tried one after another with the same indicator: parse it once.
+let lastKey: string | undefined;
+let lastSpan: Span | undefined;
+
+function spanOfIndicator(indicator: Pick<Indicator, 'type' | 'value'>): Span | undefined {
+  const key = `${indicator.type}\u0000${indicator.value}`;
+  if (key === lastKey) return lastSpan;
+  const text =
+    indicator.type === 'ipv4' || indicator.type === 'ipv6' || indicator.type === 'cidr'
+      ? indicator.value
+      : hostOf(indicator);
+  const net = text === undefined ? undefined : parseNetwork(text);
+  lastKey = key;
+  lastSpan = net ? spanOf(net) : undefined;
+  return lastSpan;
 }
 
 function buildList(id: string, source: unknown): WarningList {
   const list = MispWarningListSchema.parse(source);
   const type = Array.isArray(list.type) ? (list.type[0] ?? 'string') : list.type;
   if (type === 'cidr') {
-    const networks = list.list.map((entry) => ({ entry, net: parseNetwork(entry) }));
+    const spans = list.list.flatMap((entry) => {
+      const net = parseNetwork(entry);
+      return net ? [{ entry, ...spanOf(net) }] : [];
+    });
     return {
       id,
       name: list.name,
       matches(indicator) {
-        const net = networkOf(indicator);
-        if (!net) return undefined;
-        return networks.find((n) => n.net && networkContains(n.net, net))?.entry;
+        const inner = spanOfIndicator(indicator);
+        if (!inner) return undefined;
+        return spans.find((s) => s.family === inner.family && s.first <= inner.first && inner.last <= s.last)
+          ?.entry;
       },
     };
   }
