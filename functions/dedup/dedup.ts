@@ -178,7 +178,7 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
   await sendMessages(
     deps.sqs,
     deps.names.loadQueueUrl,
-    loadMessages(message, toLoad, deps.loadMessageGroups),
+    loadQueueMessages(message, toLoad, deps.loadMessageGroups),
   );
   const refreshed = await refreshSources(deps, [...refreshes.values()], concurrency);
 
@@ -207,7 +207,7 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
  * with a deterministic key `<messageKey>.<group>[.<part>]` that is also its FIFO deduplication id, so a
  * retried dedup that sends again within SQS's five-minute window sends nothing twice.
  */
-function loadMessages(
+function loadQueueMessages(
   message: DedupMessage,
   toLoad: readonly { change: Change; indicator: Indicator }[],
   groups: number,
