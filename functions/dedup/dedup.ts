@@ -204,8 +204,9 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
 
 /**
  * The load messages for what passed: one or more per message group (split at the SQS size limit), each
- * with a deterministic key `<messageKey>.<group>[.<part>]` that is also its FIFO deduplication id, so a
- * retried dedup that sends again within SQS's five-minute window sends nothing twice.
+ * with a deterministic key `<messageKey>.<group>[.<part>]` (its ledger key in load) and the hash of its body
+ * as FIFO deduplication id: an identical re-send within SQS's five-minute window (an SDK retry, a quick
+ * local retry) is dropped, a changed one is not. Load is idempotent per key either way.
  */
 function loadQueueMessages(
   message: DedupMessage,
@@ -231,17 +232,17 @@ function loadQueueMessages(
         items: packed,
       } satisfies LoadMessage),
     );
-    bodies.forEach((body, part) => {
-      const key = keyOf(part);
+    for (const body of bodies) {
       out.push({
         id: entryId(`m${out.length}`),
         body,
         fifo: {
           groupId: group,
-          deduplicationId: createHash('sha256').update(`${message.documentId}/${key}`).digest('hex'),
+          // The body, not the key: a retry whose body differs (an item now `update`) is not dropped.
+          deduplicationId: createHash('sha256').update(body).digest('hex'),
         },
       });
-    });
+    }
   }
   return out;
 }

@@ -42,7 +42,7 @@ export function sqsBatchHandler(
   return async (event) => {
     if (event.Records.some((r) => r.attributes.MessageGroupId !== undefined))
       return processGroup
-        ? processGroupsTogether(event.Records, processGroup, options)
+        ? processGroupsTogether(event.Records, processGroup, recordHandler, options)
         : processFifoBatch(event.Records, recordHandler, options);
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(event, recordHandler, processor, { throwOnFullBatchFailure: false });
@@ -74,7 +74,7 @@ export async function processFifoBatch(
             messageId: skipped.messageId,
             messageGroupId: skipped.attributes.MessageGroupId,
           });
-          await countFailedOnLastAttempt(skipped, { ...options, stageCounter: options.failedCounter });
+          await countFailedSafely(skipped, options);
         }
       }
     }),
@@ -96,16 +96,21 @@ export type GroupProcessor = (records: SQSRecord[]) => Promise<(Error | undefine
 /**
  * A FIFO batch for a stage that takes a group's records together: the groups run concurrently, and each
  * record that fails is reported alone. Order inside a group is not kept on failure — the group is what
- * makes the consumer exclusive (see load), and load's merge does not depend on order.
+ * makes the consumer exclusive (see load), and load's merge does not depend on order. A record without a
+ * group (a mixed or hand-made event) goes through `recordHandler` on its own, as from a standard queue.
  */
 async function processGroupsTogether(
   records: readonly SQSRecord[],
   processGroup: GroupProcessor,
+  recordHandler: (record: SQSRecord) => Promise<void>,
   options: SqsStageOptions,
 ): Promise<SQSBatchResponse> {
   const failed = new Set<string>();
-  await Promise.all(
-    [...groupsOf(records).values()].map(async (group) => {
+  const grouped = records.filter((r) => r.attributes.MessageGroupId !== undefined);
+  const ungrouped = records.filter((r) => r.attributes.MessageGroupId === undefined);
+  await Promise.all([
+    ...ungrouped.map((record) => recordHandler(record).catch(() => failed.add(record.messageId))),
+    ...[...groupsOf(grouped).values()].map(async (group) => {
       const outcomes = await processGroup(group).catch((error: unknown) =>
         group.map(() => (error instanceof Error ? error : new Error(String(error)))),
       );
@@ -119,15 +124,30 @@ async function processGroupsTogether(
           receiveCount: record.attributes.ApproximateReceiveCount,
           error: `${error.name}: ${error.message}`,
         });
-        await countFailedOnLastAttempt(record, { ...options, stageCounter: options.failedCounter });
+        await countFailedSafely(record, options);
       }
     }),
-  );
+  ]);
   return {
     batchItemFailures: records
       .filter((r) => failed.has(r.messageId))
       .map((r) => ({ itemIdentifier: r.messageId })),
   };
+}
+
+/**
+ * `countFailedOnLastAttempt` for one record of a group: if the ledger write itself fails, say so and go on,
+ * so one record's accounting failure does not fail the other groups of the batch.
+ */
+async function countFailedSafely(record: SQSRecord, options: SqsStageOptions): Promise<void> {
+  try {
+    await countFailedOnLastAttempt(record, { ...options, stageCounter: options.failedCounter });
+  } catch (error) {
+    options.log.error('could not count a failing record on its last receive', {
+      messageId: record.messageId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
 }
 
 function groupsOf(records: readonly SQSRecord[]): Map<string, SQSRecord[]> {
@@ -141,7 +161,6 @@ function groupsOf(records: readonly SQSRecord[]): Map<string, SQSRecord[]> {
   return groups;
 }
 
-/** Parse a message body as JSON then with a schema; throws an error naming what is wrong. */
 /** A queue message body parsed with its stage's schema; MessageFormatError names what it is not. */
 export function parseMessage<S extends z.ZodType>(body: string, schema: S, kind: string): z.infer<S> {
   let json: unknown;

@@ -202,6 +202,73 @@ describe('load from a FIFO group', () => {
     expect(await deps.ledger.get(documentId)).toMatchObject({ loaded: 4, status: 'complete' });
   });
 
+  it('fails every record of a group whose shared write fails, counting them on their last receive', async () => {
+    // Prepare: BatchWriteItem to Indicators refuses; two messages of one group on their last receive.
+    const deps = stageDeps(aws);
+    const doc: DocSend = {
+      send: (async (command: unknown) => {
+        if (command instanceof BatchWriteCommand && command.input.RequestItems?.[aws.tables.indicators])
+          throw Object.assign(new Error('injected'), { name: 'InternalServerError' });
+        return aws.doc.send(command as never);
+      }) as DocSend['send'],
+    };
+    const documentId = await newDocument(3);
+    const records = [
+      ['k1', ['47.6.0.1', '47.6.0.2']],
+      ['k2', ['47.6.0.3']],
+    ].map(([messageKey, values]) => {
+      const record = sqsRecord(
+        JSON.stringify({
+          v: 1,
+          documentId,
+          feedId: 'feed-a',
+          messageKey: messageKey as string,
+          items: (values as string[]).map((v) => ({ change: 'new', indicator: ioc(v) })),
+        } satisfies LoadMessage),
+        5,
+      );
+      record.attributes.MessageGroupId = 'g1';
+      return record;
+    });
+
+    // Act
+    const response = await createLoadHandler({ ...deps.load, doc }, 5)({ Records: records }, context);
+
+    // Assess
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((r) => r.messageId));
+    expect(await deps.ledger.get(documentId)).toMatchObject({ failed: 3, loaded: 0, status: 'complete' });
+    expect(await getIndicator(ioc('47.6.0.1').fingerprint)).toBeUndefined();
+  });
+
+  it('in a mixed event, loads a record without a group on the conditional path', async () => {
+    // Prepare
+    const deps = stageDeps(aws);
+    const doc = countingDoc();
+    const documentId = await newDocument(4);
+    const body = (messageKey: string, values: string[]) =>
+      JSON.stringify({
+        v: 1,
+        documentId,
+        feedId: 'feed-a',
+        messageKey,
+        items: values.map((v) => ({ change: 'new', indicator: ioc(v) })),
+      } satisfies LoadMessage);
+    const grouped = sqsRecord(body('k1', ['47.7.0.1', '47.7.0.2']));
+    grouped.attributes.MessageGroupId = 'g2';
+    const ungrouped = sqsRecord(body('k2', ['47.7.0.3', '47.7.0.4']));
+
+    // Act
+    const response = await createLoadHandler({ ...deps.load, doc }, 5)(
+      { Records: [grouped, ungrouped] },
+      context,
+    );
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(doc).toMatchObject({ batchWritten: 2, conditionalPuts: 2 });
+    expect(await deps.ledger.get(documentId)).toMatchObject({ loaded: 4, status: 'complete' });
+  });
+
   it('replayed, writes nothing', async () => {
     // Prepare
     await drainMessages(aws, aws.queues.load);
@@ -248,7 +315,7 @@ describe('load from a FIFO group', () => {
   });
 });
 
-describe('a FIFO batch', () => {
+describe('a FIFO batch for a stage without a group processor', () => {
   const inGroup = (group: string, body: string, receiveCount = 1): SQSRecord => {
     const record = sqsRecord(body, receiveCount);
     record.attributes.MessageGroupId = group;
