@@ -18,8 +18,8 @@ export interface SqsStageOptions {
 /**
  * Process an SQS batch record by record (Powertools partial batch response): a record that throws is
  * reported in batchItemFailures and redelivered; on its last receive its records are counted `failed`
- * first, so its document still completes when SQS moves it to the DLQ. A batch from a FIFO queue goes to
- * `processFifoBatch` instead, which keeps each message group in order.
+ * first, so its document still completes when SQS moves it to the DLQ. A stage that reads a FIFO queue
+ * (load) passes `processGroup`, and a batch from that queue goes to `processGroupsTogether` instead.
  */
 export function sqsBatchHandler(
   options: SqsStageOptions,
@@ -40,50 +40,10 @@ export function sqsBatchHandler(
     }
   };
   return async (event) => {
-    if (event.Records.some((r) => r.attributes.MessageGroupId !== undefined))
-      return processGroup
-        ? processGroupsTogether(event.Records, processGroup, recordHandler, options)
-        : processFifoBatch(event.Records, recordHandler, options);
+    if (processGroup && event.Records.some((r) => r.attributes.MessageGroupId !== undefined))
+      return processGroupsTogether(event.Records, processGroup, recordHandler, options);
     const processor = new BatchProcessor(EventType.SQS);
     return processPartialResponse(event, recordHandler, processor, { throwOnFullBatchFailure: false });
-  };
-}
-
-/**
- * A FIFO batch: the groups run concurrently, each group's records one after another in order. When a
- * record fails, it and every later record of its group are reported failed (so the group's order holds
- * on redelivery), while other groups go on. Powertools' SqsFifoPartialProcessor does the same but runs
- * the whole batch sequentially; a batch of 10 load messages from 10 groups would then take 10x as long.
- * A record skipped on its last receive is counted failed too: SQS moves it to the DLQ with the others.
- */
-export async function processFifoBatch(
-  records: readonly SQSRecord[],
-  recordHandler: (record: SQSRecord) => Promise<void>,
-  options: SqsStageOptions,
-): Promise<SQSBatchResponse> {
-  const failed = new Set<string>();
-  await Promise.all(
-    [...groupsOf(records).values()].map(async (group) => {
-      let i = 0;
-      try {
-        for (; i < group.length; i++) await recordHandler(group[i] as SQSRecord);
-      } catch {
-        for (const record of group.slice(i)) failed.add(record.messageId);
-        for (const skipped of group.slice(i + 1)) {
-          options.log.warn('record skipped after an earlier failure in its message group', {
-            messageId: skipped.messageId,
-            messageGroupId: skipped.attributes.MessageGroupId,
-          });
-          await countFailedSafely(skipped, options);
-        }
-      }
-    }),
-  );
-  // Report in the batch's order, as Lambda lists them.
-  return {
-    batchItemFailures: records
-      .filter((r) => failed.has(r.messageId))
-      .map((r) => ({ itemIdentifier: r.messageId })),
   };
 }
 
@@ -98,6 +58,8 @@ export type GroupProcessor = (records: SQSRecord[]) => Promise<(Error | undefine
  * record that fails is reported alone. Order inside a group is not kept on failure — the group is what
  * makes the consumer exclusive (see load), and load's merge does not depend on order. A record without a
  * group (a mixed or hand-made event) goes through `recordHandler` on its own, as from a standard queue.
+ * Powertools' SqsFifoPartialProcessor runs the whole batch one record at a time and stops at the first
+ * failure; load wants its groups in parallel and each group in one pass.
  */
 async function processGroupsTogether(
   records: readonly SQSRecord[],

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupMessage, loadMessageGroup } from '../../../functions/dedup/dedup.ts';
@@ -9,8 +8,6 @@ import type { Indicator } from '../../../functions/domain/indicator.ts';
 import { createLoadHandler } from '../../../functions/load/load.ts';
 import type { DocSend } from '../../../functions/shared/ddb-batch.ts';
 import type { LoadMessage } from '../../../functions/shared/messages.ts';
-import { silentLog } from '../../../functions/shared/observability.ts';
-import { sqsBatchHandler } from '../../../functions/shared/stage.ts';
 import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/topology.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { context, drainMessages, sqsEventFrom, sqsRecord } from '../support/events.ts';
@@ -312,87 +309,5 @@ describe('load from a FIFO group', () => {
     // Assess
     expect(doc).toMatchObject({ batchWritten: 0, conditionalPuts: 5 });
     expect(await deps.ledger.get(documentId)).toMatchObject({ status: 'complete', loaded: 5 });
-  });
-});
-
-describe('a FIFO batch for a stage without a group processor', () => {
-  const inGroup = (group: string, body: string, receiveCount = 1): SQSRecord => {
-    const record = sqsRecord(body, receiveCount);
-    record.attributes.MessageGroupId = group;
-    return record;
-  };
-
-  it('keeps each group in order, stops a group at its first failure and lets the others go on', async () => {
-    // Prepare
-    const seen: string[] = [];
-    const handler = sqsBatchHandler(
-      {
-        ledger: stageDeps(aws).ledger,
-        log: silentLog,
-        maxReceiveCount: 5,
-        stagePrefix: 'l',
-        failedCounter: 'failedLoad',
-      },
-      async (record) => {
-        seen.push(record.body);
-        await new Promise((r) => setTimeout(r, record.body === 'a1' ? 20 : 1));
-        if (record.body === 'a2') throw new Error('injected');
-      },
-    );
-    const records = [
-      inGroup('a', 'a1'),
-      inGroup('b', 'b1'),
-      inGroup('a', 'a2'),
-      inGroup('a', 'a3'),
-      inGroup('b', 'b2'),
-    ];
-
-    // Act
-    const response = await handler({ Records: records });
-
-    // Assess
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
-      records[2]?.messageId,
-      records[3]?.messageId,
-    ]);
-    expect(seen.filter((b) => b.startsWith('a'))).toEqual(['a1', 'a2']);
-    expect(seen.filter((b) => b.startsWith('b'))).toEqual(['b1', 'b2']);
-    // b ran while a1 waited: the groups are concurrent.
-    expect(seen.indexOf('b2')).toBeLessThan(seen.indexOf('a2'));
-  });
-
-  it('counts a record skipped on its last receive as failed, so its document still completes', async () => {
-    // Prepare
-    const deps = stageDeps(aws);
-    const documentId = await newDocument(3);
-    const body = (messageKey: string, n: number) =>
-      JSON.stringify({
-        v: 1,
-        documentId,
-        feedId: 'feed-a',
-        messageKey,
-        items: Array.from({ length: n }, () => ({})),
-      });
-    const handler = sqsBatchHandler(
-      {
-        ledger: deps.ledger,
-        log: silentLog,
-        maxReceiveCount: 5,
-        stagePrefix: 'l',
-        failedCounter: 'failedLoad',
-      },
-      async () => {
-        throw new Error('injected');
-      },
-    );
-
-    // Act
-    const response = await handler({
-      Records: [inGroup('g', body('k1', 1), 5), inGroup('g', body('k2', 2), 5)],
-    });
-
-    // Assess
-    expect(response.batchItemFailures).toHaveLength(2);
-    expect(await deps.ledger.get(documentId)).toMatchObject({ failed: 3, status: 'complete' });
   });
 });
