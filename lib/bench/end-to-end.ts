@@ -64,7 +64,11 @@ export async function endToEndTask(args: TaskArgs): Promise<Record<string, unkno
     }
     const seconds = (Math.max(...completedAt.values()) - start) / 1000;
     const latencies = [...completedAt].map(([id, at]) => at - (pushedAt.get(id) ?? start));
-    const ceiling = await emulatorCeiling(runtime.clients.dynamodb, 16);
+    const ceiling = await emulatorCeiling(
+      runtime.clients.dynamodb,
+      16,
+      Number(args['ceilingWrites'] ?? 3_000),
+    );
     return {
       indicatorsPerSec: round(records / seconds),
       documents,
@@ -88,7 +92,7 @@ export async function endToEndTask(args: TaskArgs): Promise<Record<string, unkno
  * BatchGetItem items/s at the stages' concurrency. One round takes 2–3 s and swings with JIT and GC state,
  * so the rates are the median of three rounds after a warm-up round (each round writes fresh keys).
  */
-async function emulatorCeiling(ddb: DynamoDBClient, concurrency: number) {
+async function emulatorCeiling(ddb: DynamoDBClient, concurrency: number, writes: number) {
   const table = 'cti-bench-ceiling';
   await ddb.send(
     new CreateTableCommand({
@@ -98,7 +102,6 @@ async function emulatorCeiling(ddb: DynamoDBClient, concurrency: number) {
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
     }),
   );
-  const writes = 3_000;
   const rounds: { writesPerSec: number; batchGetItemsPerSec: number }[] = [];
   for (let n = 0; n < 4; n++) {
     (globalThis as { gc?: () => void }).gc?.();

@@ -116,12 +116,13 @@ export async function encryptTask(args: TaskArgs): Promise<Record<string, unknow
 export async function dedupTask(args: TaskArgs): Promise<Record<string, unknown>> {
   const indicators = stageInput(Number(args['size']));
   const memory = await dedupRate(new MemoryDoc(), indicators, args);
+  const onDynalite = Math.min(indicators.length, Number(args['dynaliteSize'] ?? 20_000));
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as AddressInfo;
     const doc = await dynaliteDoc(port);
-    const dyn = await dedupRate(doc, indicators.slice(0, Math.min(indicators.length, 20_000)), {
+    const dyn = await dedupRate(doc, indicators.slice(0, onDynalite), {
       ...args,
       runs: 3,
     });
@@ -129,7 +130,7 @@ export async function dedupTask(args: TaskArgs): Promise<Record<string, unknown>
       memoryIndicatorsPerSec: memory.perSec,
       dynaliteIndicatorsPerSec: dyn.perSec,
       indicators: indicators.length,
-      dynaliteIndicators: Math.min(indicators.length, 20_000),
+      dynaliteIndicators: onDynalite,
     };
   } finally {
     server.close();
