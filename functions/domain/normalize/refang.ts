@@ -6,7 +6,18 @@
  * @example refang('hxxps://evil[.]example[.]com') // 'https://evil.example.com'
  */
 export function refang(input: string): string {
-  if (!DEFANG_HINT.test(input)) return input;
+  // One pass can expose another defang (`\{.}` → `\.`): repeat until nothing changes, so that refang,
+  // and every normalizer built on it, is idempotent. Each changing pass removes brackets or escapes.
+  let text = input;
+  for (let pass = 0; pass < 8 && DEFANG_HINT.test(text); pass++) {
+    const next = refangOnce(text);
+    if (next === text) break;
+    text = next;
+  }
+  return text;
+}
+
+function refangOnce(input: string): string {
   return input
     .replace(
       SCHEME,

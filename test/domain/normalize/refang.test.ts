@@ -35,6 +35,8 @@ describe('refang', () => {
     ['phish[ at ]evil.com', 'phish@evil.com', 'spaces inside [ at ]'],
     ['http[ : ]//evil.com', 'http://evil.com', 'spaces inside [ : ]'],
     ['hxxp[ :// ]a[.]b(.)c{.}d', 'http://a.b.c.d', 'every style at once'],
+    ['255?\\{.}', '255?.', 'a defang that exposes another (found by fast-check)'],
+    ['evil[[.]]com', 'evil.com', 'nested brackets'],
   ])('refangs %j to %j (%s)', (input, expected) => {
     // Act
     const output = refang(input);
