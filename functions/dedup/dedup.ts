@@ -47,14 +47,18 @@ const MarkerSchema = z.object({
 });
 type Marker = z.infer<typeof MarkerSchema>;
 
+const HEX32 = /^[0-9a-f]{8}/i;
+
 /**
  * The load queue's message group of a fingerprint. Every item with this fingerprint travels in this group,
  * and SQS hands a FIFO group to one consumer at a time, so no two loads ever race to create the same
  * indicator: load creates absent items with BatchWriteItem, without a conditional write each.
  */
 export function loadMessageGroup(fingerprint: string, groups: number): string {
-  const head = Number.parseInt(fingerprint.slice(0, 8), 16);
-  const n = Number.isNaN(head) ? createHash('sha256').update(fingerprint).digest().readUInt32BE(0) : head;
+  // Fingerprints are sha256 hex; anything else is hashed first (parseInt alone would take "-1 " as -1).
+  const n = HEX32.test(fingerprint)
+    ? Number.parseInt(fingerprint.slice(0, 8), 16)
+    : createHash('sha256').update(fingerprint).digest().readUInt32BE(0);
   return `g${n % groups}`;
 }
 
