@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupMessage } from '../../../functions/dedup/dedup.ts';
-import { buildIndicator } from '../../../functions/domain/build.ts';
 import type { Indicator } from '../../../functions/domain/indicator.ts';
 import { END_TO_END_LATENCY_METRIC, loadMessage, metricsTiming } from '../../../functions/load/load.ts';
 import { RawRefSchema, readRawReport } from '../../../functions/load/raw-reports.ts';
@@ -13,6 +11,7 @@ import { createObservability } from '../../../functions/shared/observability.ts'
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { drainQueue } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
+import { ipv4Indicator, newDocument as newDocumentIn, RECEIVED_AT } from '../support/records.ts';
 
 let aws: TestAws;
 beforeAll(async () => {
@@ -21,33 +20,12 @@ beforeAll(async () => {
 afterAll(async () => aws?.stop());
 
 const noWait = { attempts: 4, baseMs: 0, maxMs: 0, sleep: async () => {} };
-const RECEIVED_AT = '2026-11-27T10:00:00.000Z';
 
-function ioc(value: string, feedId: string, documentId: string, extra: Partial<Indicator> = {}): Indicator {
-  const built = buildIndicator({
-    type: 'ipv4',
-    value,
-    source: { feedId, format: 'text', receivedAt: RECEIVED_AT, documentId },
-  });
-  if (!built.ok) throw new Error(built.reason);
-  return { ...built.value, ...extra };
-}
+const ioc = (value: string, feedId: string, documentId: string, extra: Partial<Indicator> = {}): Indicator =>
+  ipv4Indicator(value, { feedId, documentId }, extra);
 
-async function newDocument(records: number, feedId = 'feed-a'): Promise<string> {
-  const documentId = randomUUID();
-  const { ledger } = stageDeps(aws);
-  await ledger.create({
-    documentId,
-    feedId,
-    receivedAt: RECEIVED_AT,
-    s3Key: 'k',
-    format: 'text',
-    origin: 'push',
-    sizeBytes: 1,
-  });
-  await ledger.apply(documentId, 'x', { records }, { extractDone: true });
-  return documentId;
-}
+const newDocument = (records: number, feedId = 'feed-a'): Promise<string> =>
+  newDocumentIn(aws, records, { feedId, receivedAt: RECEIVED_AT });
 
 const loadBody = (documentId: string, indicators: Indicator[], messageKey = '0'): LoadMessage => ({
   v: 1,

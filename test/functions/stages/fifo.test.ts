@@ -1,9 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupMessage, loadMessageGroup } from '../../../functions/dedup/dedup.ts';
-import { buildIndicator } from '../../../functions/domain/build.ts';
 import type { Indicator } from '../../../functions/domain/indicator.ts';
 import { createLoadHandler } from '../../../functions/load/load.ts';
 import type { DocSend } from '../../../functions/shared/ddb-batch.ts';
@@ -12,6 +10,7 @@ import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/topology.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { context, drainMessages, sqsEventFrom, sqsRecord } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
+import { ipv4Indicator, newDocument as newDocumentIn } from '../support/records.ts';
 
 /**
  * The load queue is FIFO: dedup puts every fingerprint in one message group, SQS hands a group to one
@@ -24,31 +23,10 @@ beforeAll(async () => {
 });
 afterAll(async () => aws?.stop());
 
-function ioc(value: string, feedId = 'feed-a', extra: Partial<Indicator> = {}): Indicator {
-  const built = buildIndicator({
-    type: 'ipv4',
-    value,
-    source: { feedId, format: 'text', receivedAt: '2026-11-27T10:00:00.000Z', documentId: 'doc' },
-  });
-  if (!built.ok) throw new Error(built.reason);
-  return { ...built.value, ...extra };
-}
+const ioc = (value: string, feedId = 'feed-a', extra: Partial<Indicator> = {}): Indicator =>
+  ipv4Indicator(value, { feedId, documentId: 'doc' }, extra);
 
-async function newDocument(records: number): Promise<string> {
-  const documentId = randomUUID();
-  const { ledger } = stageDeps(aws);
-  await ledger.create({
-    documentId,
-    feedId: 'feed-a',
-    receivedAt: new Date().toISOString(),
-    s3Key: 'k',
-    format: 'text',
-    origin: 'push',
-    sizeBytes: 1,
-  });
-  await ledger.apply(documentId, 'x', { records }, { extractDone: true });
-  return documentId;
-}
+const newDocument = (records: number): Promise<string> => newDocumentIn(aws, records);
 
 /** The real document client, counting the Indicators writes by kind. */
 function countingDoc(): DocSend & { batchWritten: number; conditionalPuts: number } {

@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDedupHandler, dedupMessage, loadMessageGroup } from '../../../functions/dedup/dedup.ts';
-import { buildIndicator } from '../../../functions/domain/build.ts';
 import { fingerprint } from '../../../functions/domain/fingerprint.ts';
 import type { Indicator } from '../../../functions/domain/indicator.ts';
 import { createExtractHandler } from '../../../functions/extract/extract.ts';
@@ -31,6 +30,7 @@ import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/topology.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { context, drainQueue, kinesisEventFrom, sqsEventFrom, sqsRecord } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
+import { ipv4Indicator, newDocument as newDocumentIn } from '../support/records.ts';
 
 let aws: TestAws;
 beforeAll(async () => {
@@ -40,37 +40,15 @@ afterAll(async () => aws?.stop());
 
 const noWait = { attempts: 4, baseMs: 0, maxMs: 0, sleep: async () => {} };
 
-function ioc(
+const ioc = (
   value: string,
   extra: Partial<Indicator> = {},
   feedId = 'feed-a',
   documentId = 'doc',
-): Indicator {
-  const built = buildIndicator({
-    type: 'ipv4',
-    value,
-    source: { feedId, format: 'text', receivedAt: '2026-11-27T10:00:00.000Z', documentId },
-  });
-  if (!built.ok) throw new Error(built.reason);
-  return { ...built.value, ...extra };
-}
+): Indicator => ipv4Indicator(value, { feedId, documentId }, extra);
 
-/** A ledger entry for a document whose records the test sends straight into a stage. */
-async function newDocument(records: number, feedId = 'feed-a'): Promise<string> {
-  const documentId = randomUUID();
-  const { ledger } = stageDeps(aws);
-  await ledger.create({
-    documentId,
-    feedId,
-    receivedAt: new Date().toISOString(),
-    s3Key: 'k',
-    format: 'text',
-    origin: 'push',
-    sizeBytes: 1,
-  });
-  await ledger.apply(documentId, 'x', { records }, { extractDone: true });
-  return documentId;
-}
+const newDocument = (records: number, feedId = 'feed-a'): Promise<string> =>
+  newDocumentIn(aws, records, { feedId });
 
 const loadBody = (
   documentId: string,
