@@ -34,7 +34,7 @@ const COMMANDS: Record<string, Command> = {
   },
   bench: {
     summary: 'measure per-stage indicators/s on one core and the end-to-end rate (npm run bench)',
-    usage: 'cti-ingest bench [--json] [--quick]',
+    usage: 'cti-ingest bench [--json] [--quick] [--check]',
     run: async () => (await import('./bench.ts')).runBench,
   },
 };

@@ -679,7 +679,6 @@ describe('retries and timeouts', () => {
     server.misbehave.stallMs = 3_000;
 
     // Act
-    const started = performance.now();
     const error = await client({ timeoutMs: 60, retry: { retries: 1 } })
       .objects(root(), 'indicators')
       .catch((e: unknown) => e);
@@ -687,9 +686,8 @@ describe('retries and timeouts', () => {
     // Assess
     expect(error).toBeInstanceOf(RequestTimeoutError);
     expect((error as Error).message).toContain('within 60 ms');
+    // Two attempts, each cut off: a request that waited out the 3 s stall would have succeeded instead.
     expect(sleeps).toHaveLength(1);
-    // Two attempts of 60 ms, far from the 3 s stall even on a loaded machine.
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it('reports a server that cannot be reached as NetworkError after retrying', async () => {

@@ -13,8 +13,7 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const began = Date.now();
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bin/cti-ingest.ts', ...args], {
       cwd: ROOT,
@@ -29,7 +28,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
       stderr += c.toString();
     });
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - began }));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -38,7 +37,7 @@ describe('a new user running `cti-ingest local --once` (npm start -- --once)', (
     // Prepare: the documented command, on port 3000 unless something else holds it on this machine.
     const args = ['local', '--once', ...((await portIsFree(3000)) ? [] : ['--port', '0'])];
     // Act
-    const { code, stdout, stderr, ms } = await run(args);
+    const { code, stdout, stderr } = await run(args);
     // Assess
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(
@@ -50,7 +49,6 @@ describe('a new user running `cti-ingest local --once` (npm start -- --once)', (
     expect(stdout).toMatch(/API key: +cti-local-[0-9a-f]{32}/);
     expect(stdout).toContain("curl -s -H 'x-api-key: cti-local-");
     expect(stdout).toContain('every sample document is complete');
-    expect(ms).toBeLessThan(60_000);
   });
 
   it('exits 1 and says what is missing when the samples do not complete in time', async () => {

@@ -292,14 +292,13 @@ describe('extractIndicators on hostile input', () => {
     ['an e-mail domain that never ends', `x@${'a[.]'.repeat(25_000)}`],
     ['a long non-ASCII defanged run', 'ä[.]'.repeat(25_000)],
     ['a long non-ASCII word before a suffix', `${'ä'.repeat(100_000)}.com`],
-  ])('stays fast on %s', (_why, text) => {
-    // Act
-    const started = performance.now();
-    extractIndicators(text);
-    const elapsed = performance.now() - started;
+  ])('finishes on %s, with every hit inside the input', (_why, text) => {
+    // Act: no clock here (a busy CI machine makes milliseconds meaningless). Linear work takes milliseconds;
+    // the quadratic scans these inputs once caught took minutes, so the test timeout is the backstop.
+    const { hits } = extractIndicators(text);
 
-    // Assess: linear work is a few milliseconds here; quadratic work is many seconds.
-    expect(elapsed).toBeLessThan(2_000);
+    // Assess
+    for (const hit of hits) expect(text.slice(hit.offset, hit.offset + hit.raw.length)).toBe(hit.raw);
   });
 });
 
