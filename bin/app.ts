@@ -2,8 +2,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { ConfigError, configFromContext } from '../lib/config.ts';
-import { IngestionStack } from '../lib/ingestion-stack.ts';
+import { ConfigError, configFromContext } from '../lib/infra/config.ts';
+import { IngestionStack } from '../lib/infra/ingestion-stack.ts';
 
 const app = new App();
 try {

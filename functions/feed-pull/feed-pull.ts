@@ -1,5 +1,5 @@
 /**
- * The feed-pull stage: what the feed-pull state machine (lib/state-machines/feed-pull.ts) asks of its one
+ * The feed-pull stage: what the feed-pull state machine (lib/infra/state-machines/feed-pull.ts) asks of its one
  * function, over injected ports. Three actions:
  * - `load`: the feed's saved cursor (FeedState), `{}` on the first pull;
  * - `pull`: fetch from the feed's source starting at the cursor, hand every document to intake (archive +
@@ -74,7 +74,7 @@ export interface SaveResult {
 
 /**
  * A problem that retrying cannot fix (bad configuration, a refused address, 401/403/404 from the source):
- * the state machine does not retry errors of this name (PERMANENT_ERROR in lib/state-machines/feed-pull.ts).
+ * the state machine does not retry errors of this name (PERMANENT_ERROR in lib/infra/state-machines/feed-pull.ts).
  */
 export class FeedPullPermanentError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -3,7 +3,7 @@ import { describeZodError } from '../domain/feed-config.ts';
 
 /**
  * Environment of every handler, zod-parsed once per cold start. The resource variable names
- * (TABLE_*, QUEUE_*_URL, STREAM_*, BUCKET_*) are the contract with lib/topology.ts `resourceEnvironment()`;
+ * (TABLE_*, QUEUE_*_URL, STREAM_*, BUCKET_*) are the contract with lib/infra/topology.ts `resourceEnvironment()`;
  * a test checks that each schema asks only for variables the topology provides to that function.
  */
 
@@ -98,7 +98,7 @@ export const LoadEnvSchema = BaseEnvSchema.extend({
       });
   });
 
-/** Each handler's schema, keyed like lib/topology.ts `functions`. */
+/** Each handler's schema, keyed like lib/infra/topology.ts `functions`. */
 export const ENV_SCHEMAS = {
   ingestApi: IngestApiEnvSchema,
   queryApi: QueryApiEnvSchema,

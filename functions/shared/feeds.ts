@@ -4,7 +4,7 @@ import { type FeedConfig, FeedConfigSchema } from '../domain/feed-config.ts';
 import type { DocSend } from './ddb-batch.ts';
 
 /**
- * A Feeds table item. `config` is the feed's configuration (lib/config.ts feed entries, same schema);
+ * A Feeds table item. `config` is the feed's configuration (lib/infra/config.ts feed entries, same schema);
  * `ruleSet` an inline validation rule set (functions/validate/rule-set.ts) that overrides `config.ruleSet`.
  * Items whose id starts with `apikey#` are API-key lookups (api-keys.ts), not feeds.
  */

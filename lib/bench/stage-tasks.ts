@@ -17,7 +17,7 @@ import { Ledger } from '../../functions/shared/ledger.ts';
 import { memoryCounter, silentLog } from '../../functions/shared/observability.ts';
 import { MAX_MESSAGE_BYTES, type SqsSend } from '../../functions/shared/sqs-batch.ts';
 import { DEFAULT_RULE_SET, validateIndicator } from '../../functions/validate/rule-set.ts';
-import { DEFAULT_LOAD_MESSAGE_GROUPS, localName, TOPOLOGY } from '../topology.ts';
+import { DEFAULT_LOAD_MESSAGE_GROUPS, localName, TOPOLOGY } from '../infra/topology.ts';
 import { benchInput } from './inputs.ts';
 import { measure, round } from './measure.ts';
 import type { TaskArgs } from './tasks.ts';

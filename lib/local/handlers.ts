@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import type { FunctionSpec } from '../topology.ts';
+import type { FunctionSpec } from '../infra/topology.ts';
 import { lambdaContext } from './lambda-context.ts';
 
 /** Invoke a function with an event, as Lambda would: a fresh context, the function's timeout enforced. */

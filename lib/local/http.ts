@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import type { ApiRoute, FunctionKey } from '../topology.ts';
+import type { ApiRoute, FunctionKey } from '../infra/topology.ts';
 import { FunctionTimeoutError, type Invoke } from './handlers.ts';
 import { describeError } from './sleep.ts';
 

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { z } from 'zod';
-import type { Trigger } from '../topology.ts';
+import type { Trigger } from '../infra/topology.ts';
 import type { Invoke } from './handlers.ts';
 import { describeError, sleep } from './sleep.ts';
 

@@ -24,7 +24,7 @@ import {
   TOPOLOGY,
   type Topology,
   visibilityTimeoutSeconds,
-} from '../topology.ts';
+} from '../infra/topology.ts';
 
 /** Physical names and addresses of the topology's resources on the emulators. */
 export interface LocalResources {

@@ -13,7 +13,7 @@ import {
   TOPOLOGY,
   type Topology,
   visibilityTimeoutSeconds,
-} from '../topology.ts';
+} from '../infra/topology.ts';
 import { destroyClients, type LocalClients, localClients } from './clients.ts';
 import { type Emulators, type Endpoints, startEmulators } from './emulators.ts';
 import { type Invoke, loadFunction, REPOSITORY_ROOT } from './handlers.ts';

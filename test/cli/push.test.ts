@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../lib/cli/errors.ts';
 import { PushError, postDocument, runPush } from '../../lib/cli/push.ts';
+import { TOPOLOGY } from '../../lib/infra/topology.ts';
 import { type HttpApi, startHttpApi } from '../../lib/local/http.ts';
-import { TOPOLOGY } from '../../lib/topology.ts';
 
 const received: { contentType: string | undefined; feedId: string | undefined }[] = [];
 let api: HttpApi;

@@ -13,7 +13,7 @@ import {
   parseFeeds,
   pullFeeds,
   resolveProfile,
-} from '../../lib/config.ts';
+} from '../../lib/infra/config.ts';
 import { FEEDS_FILE, REPO_ROOT } from './stack-fixture.ts';
 
 const context = (values: Record<string, unknown>) => (key: string) => values[key];

@@ -5,14 +5,14 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { PROFILE_NAMES, PROFILES } from '../../lib/config.ts';
+import { PROFILE_NAMES, PROFILES } from '../../lib/infra/config.ts';
 import {
   type AslDefinition,
   FEED_PULL_SUBSTITUTIONS,
   feedPullDefinition,
   resolveDefinition,
-} from '../../lib/state-machines/feed-pull.ts';
-import { type QueueKey, TOPOLOGY, visibilityTimeoutSeconds } from '../../lib/topology.ts';
+} from '../../lib/infra/state-machines/feed-pull.ts';
+import { type QueueKey, TOPOLOGY, visibilityTimeoutSeconds } from '../../lib/infra/topology.ts';
 import { keyLogicalId, REPO_ROOT, resourcesOf, synth } from './stack-fixture.ts';
 
 const { template } = synth('standard');
@@ -378,7 +378,7 @@ describe('IngestionStack: scheduled pulls', () => {
     }
   });
 
-  it('deploys the feed-pull definition of lib/state-machines, and it passes asl-validator', () => {
+  it('deploys the feed-pull definition of lib/infra/state-machines, and it passes asl-validator', () => {
     // Prepare
     const [[, machine]] = resourcesOf(template, 'AWS::StepFunctions::StateMachine') as [
       [string, { Properties: Record<string, unknown> }],

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { configFromContext, type ProfileName } from '../../lib/config.ts';
-import { IngestionStack } from '../../lib/ingestion-stack.ts';
-import { TOPOLOGY } from '../../lib/topology.ts';
+import { configFromContext, type ProfileName } from '../../lib/infra/config.ts';
+import { IngestionStack } from '../../lib/infra/ingestion-stack.ts';
+import { TOPOLOGY } from '../../lib/infra/topology.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const FEEDS_FILE = join(REPO_ROOT, 'examples/deploy-feeds.yaml');

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOPOLOGY } from '../../lib/infra/topology.ts';
 import {
   assertPortFree,
   type HttpApi,
@@ -8,7 +9,6 @@ import {
   PortInUseError,
   startHttpApi,
 } from '../../lib/local/http.ts';
-import { TOPOLOGY } from '../../lib/topology.ts';
 
 const MAX = 1024;
 const events: APIGatewayProxyEvent[] = [];

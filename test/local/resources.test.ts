@@ -1,9 +1,9 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envVar, localName, TOPOLOGY, visibilityTimeoutSeconds } from '../../lib/infra/topology.ts';
 import { emulatorEnvironment } from '../../lib/local/emulators.ts';
 import { createResources, handlerEnvironment, type LocalResources } from '../../lib/local/resources.ts';
-import { envVar, localName, TOPOLOGY, visibilityTimeoutSeconds } from '../../lib/topology.ts';
 import { startTestEmulators, type TestEmulators } from '../helpers/local-emulators.ts';
 
 let env: TestEmulators;

@@ -1,6 +1,6 @@
 /**
  * The feed-pull state machine, end to end on this machine: the very definition the stack deploys
- * (lib/state-machines/feed-pull.ts), run by aws-local-stepfunctions with each Task state mapped to the
+ * (lib/infra/state-machines/feed-pull.ts), run by aws-local-stepfunctions with each Task state mapped to the
  * feed-pull handler in-process, pulling from a local TAXII 2.1 server into the local pipeline (emulators,
  * pollers, the stage handlers), until the pulled indicators are in the Indicators table.
  */
@@ -11,13 +11,13 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalContext, LocalRuntime } from '../../../lib/local/runtime.ts';
-import { startLocalRuntime } from '../../../lib/local/runtime.ts';
 import {
   FEED_PULL_STATES,
   feedPullDefinition,
   resolveDefinition,
-} from '../../../lib/state-machines/feed-pull.ts';
+} from '../../../lib/infra/state-machines/feed-pull.ts';
+import type { LocalContext, LocalRuntime } from '../../../lib/local/runtime.ts';
+import { startLocalRuntime } from '../../../lib/local/runtime.ts';
 import { waitFor } from '../../helpers/local-emulators.ts';
 import { generateIndicators, TaxiiTestServer } from '../../helpers/taxii-server.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ENV_SCHEMAS, EnvironmentError, LoadEnvSchema, parseEnv } from '../../../functions/shared/env.ts';
-import { resourceEnvironment, TOPOLOGY } from '../../../lib/topology.ts';
+import { resourceEnvironment, TOPOLOGY } from '../../../lib/infra/topology.ts';
 
 const RESOURCE_VAR = /^(TABLE|QUEUE|DLQ|STREAM|BUCKET)_/;
 

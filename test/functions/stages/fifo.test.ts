@@ -6,7 +6,7 @@ import type { Indicator } from '../../../functions/domain/indicator.ts';
 import { createLoadHandler } from '../../../functions/load/load.ts';
 import type { DocSend } from '../../../functions/shared/ddb-batch.ts';
 import type { LoadMessage } from '../../../functions/shared/messages.ts';
-import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/topology.ts';
+import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/infra/topology.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { context, drainMessages, sqsEventFrom, sqsRecord } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';

@@ -26,7 +26,7 @@ import type { LoadMessage } from '../../../functions/shared/messages.ts';
 import { silentLog } from '../../../functions/shared/observability.ts';
 import { SendFailedError, type SqsSend, sendMessages } from '../../../functions/shared/sqs-batch.ts';
 import { createValidateHandler } from '../../../functions/validate/validate.ts';
-import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/topology.ts';
+import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/infra/topology.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { context, drainQueue, kinesisEventFrom, sqsEventFrom, sqsRecord } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';

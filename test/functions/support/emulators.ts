@@ -13,7 +13,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFauxqs } from 'fauxqs';
-import { localName, type TableKey, TOPOLOGY } from '../../../lib/topology.ts';
+import { localName, type TableKey, TOPOLOGY } from '../../../lib/infra/topology.ts';
 
 /** dynalite, kinesalite and fauxqs started in this process on random loopback ports, with the topology's resources. */
 export interface TestAws {

@@ -12,7 +12,7 @@ import { Ledger } from '../../../functions/shared/ledger.ts';
 import { memoryCounter, silentLog } from '../../../functions/shared/observability.ts';
 import type { SqsSend } from '../../../functions/shared/sqs-batch.ts';
 import type { ValidateDeps } from '../../../functions/validate/validate.ts';
-import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/topology.ts';
+import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/infra/topology.ts';
 import type { TestAws } from './emulators.ts';
 
 export interface StageDeps {

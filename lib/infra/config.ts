@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { describeZodError, type FeedConfig, FeedConfigSchema } from '../functions/domain/feed-config.ts';
+import { describeZodError, type FeedConfig, FeedConfigSchema } from '../../functions/domain/feed-config.ts';
 import { DEFAULT_LOAD_MESSAGE_GROUPS } from './topology.ts';
 
 export const PROFILE_NAMES = ['standard', 'high-volume', 'real-time', 'secure'] as const;

@@ -20,7 +20,7 @@ export interface FeedPullWorkflowProps {
 }
 
 /**
- * Scheduled pulls: the feed-pull state machine (lib/state-machines/feed-pull.ts, the same definition the
+ * Scheduled pulls: the feed-pull state machine (lib/infra/state-machines/feed-pull.ts, the same definition the
  * local runtime runs) and one EventBridge Scheduler schedule per pull feed that starts it with the feed's
  * configuration. Schedules that cannot start an execution land in their own dead-letter queue.
  */

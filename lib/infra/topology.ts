@@ -1,6 +1,6 @@
 /**
  * The one description of the pipeline: what exists and how it is wired. The CDK stack
- * (`lib/ingestion-stack.ts`) and the local runtime (`lib/local/`) are both built from this file, so what
+ * (`lib/infra/ingestion-stack.ts`) and the local runtime (`lib/local/`) are both built from this file, so what
  * runs on a laptop mirrors what is deployed. Pure data: no CDK, no SDK.
  *
  * Names here are logical keys; physical names come from CloudFormation in AWS and from

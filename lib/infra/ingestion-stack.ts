@@ -38,9 +38,9 @@ export interface IngestionStackProps extends StackProps {
 const kebab = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
 /**
- * The whole pipeline in one stack, built from lib/topology.ts with the chosen profile: encrypted stores,
+ * The whole pipeline in one stack, built from lib/infra/topology.ts with the chosen profile: encrypted stores,
  * queues with DLQs, the stage functions and their event sources, the API, scheduled pulls, alarms and the
- * dashboard. Wiring only; each piece is a construct in lib/constructs/.
+ * dashboard. Wiring only; each piece is a construct in lib/infra/constructs/.
  */
 export class IngestionStack extends Stack {
   constructor(scope: Construct, id: string, props: IngestionStackProps) {
@@ -319,7 +319,7 @@ function suppressFunctionFindings(stage: PipelineFunction, fnKey: FunctionKey): 
     },
     {
       id: 'Serverless-LambdaDefaultMemorySize',
-      reason: 'Memory is set per stage in lib/topology.ts from measured needs.',
+      reason: 'Memory is set per stage in lib/infra/topology.ts from measured needs.',
     },
   );
 }
