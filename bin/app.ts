@@ -7,7 +7,7 @@ import { IngestionStack } from '../lib/infra/ingestion-stack.ts';
 
 const app = new App();
 try {
-  const config = configFromContext((key) => app.node.tryGetContext(key));
+  const config = configFromContext(app.node.getAllContext());
   new IngestionStack(app, 'CtiIngest', {
     config,
     projectRoot: resolve(dirname(fileURLToPath(import.meta.url)), '..'),

@@ -23,7 +23,8 @@ export interface IndicatorDraft {
 
 /**
  * Normalize a draft's value and make the canonical indicator with its fingerprint. Warnings from the
- * normalizer (such as `reserved-name`) land in `context.warnings`.
+ * normalizer (such as `reserved-name`) land in `context.warnings`. A confidence outside 0–100 is clamped,
+ * and the source's own value kept in `context.reportedConfidence` (a rule set's `range` rule checks that).
  *
  * @example buildIndicator({ type: 'domain', value: 'evil[.]com', source }).ok // true
  */
@@ -45,7 +46,11 @@ export function buildIndicator(draft: IndicatorDraft, options: NormalizeOptions 
     revoked: draft.revoked ?? false,
     context,
   };
-  if (draft.confidence !== undefined) indicator.confidence = clampConfidence(draft.confidence);
+  if (draft.confidence !== undefined) {
+    indicator.confidence = clampConfidence(draft.confidence);
+    // The stored confidence is always 0-100; what the source said stays visible to rule sets and readers.
+    if (indicator.confidence !== draft.confidence) indicator.context['reportedConfidence'] = draft.confidence;
+  }
   if (draft.tlp !== undefined) indicator.tlp = draft.tlp;
   if (draft.validFrom !== undefined) indicator.validFrom = draft.validFrom;
   if (draft.validUntil !== undefined) indicator.validUntil = draft.validUntil;

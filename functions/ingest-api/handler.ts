@@ -29,7 +29,6 @@ export const handler = createIngestApiHandler(
     },
     doc: clients.doc,
     feedsTable: env.TABLE_FEEDS,
-    localMode: env.CTI_LOCAL_MODE,
     maxBytes: MAX_DOCUMENT_BYTES,
     log: observability.log,
     counter: observability.counter,

@@ -1,8 +1,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { FEED_ID_PATTERN } from '../domain/access.ts';
 import type { Format } from '../domain/indicator.ts';
 import { detectFormat, supportedFormats } from '../formats/index.ts';
-import { autoRegisterFeed, checkFeedKey } from '../shared/api-keys.ts';
+import { callerOf } from '../shared/caller.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
+import { getFeed, registerFeed } from '../shared/feeds.ts';
 import { error, header, json } from '../shared/http.ts';
 import { acceptDocument, type IntakeDeps } from '../shared/intake.ts';
 import { withMiddleware } from '../shared/middleware.ts';
@@ -12,7 +14,6 @@ export interface IngestApiDeps {
   intake: IntakeDeps;
   doc: DocSend;
   feedsTable: string;
-  localMode: boolean;
   maxBytes: number;
   log: Log;
   counter: Counter;
@@ -33,7 +34,6 @@ const CONTENT_TYPES: Record<string, Format | 'json-family'> = {
 };
 
 const JSON_FORMATS: readonly Format[] = ['stix', 'misp', 'misp-feed', 'json'];
-const FEED_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/;
 
 /** The format a request's Content-Type asks for, or undefined when it is not one we take. */
 export function formatForContentType(contentType: string | undefined, body: Uint8Array): Format | undefined {
@@ -70,20 +70,23 @@ function unreadable(format: Format, body: Buffer): string | undefined {
 }
 
 /**
- * POST /feeds/{feedId}/documents. Checks run before anything is written: key present (401), key valid
- * for the feed (403), content type known and parseable by this build (415), size (413), body readable
- * (400). Then the document is accepted through intake → 202 {documentId}.
+ * POST /feeds/{feedId}/documents. The API's authorizer has vouched for the caller; checks run before
+ * anything is written: a provider pushes only to its own feeds and never to a disabled one (403), content
+ * type known and parseable by this build (415), size (413), body readable (400). Then the document is
+ * accepted through intake → 202 {documentId}. A feed pushed to for the first time gets a Feeds item, so
+ * GET /status/feeds lists it.
  */
 export async function ingestDocument(
   deps: IngestApiDeps,
   event: APIGatewayProxyEvent,
 ): Promise<APIGatewayProxyResult> {
   const feedId = event.pathParameters?.feedId ?? '';
-  const apiKey = header(event, 'x-api-key');
-  if (!apiKey) return error(401, 'missing API key: send it in the x-api-key header');
-  if (!FEED_ID.test(feedId)) return error(403, 'API key not valid for this feed');
-  const key = await checkFeedKey(deps.doc, deps.feedsTable, feedId, apiKey, deps.localMode);
-  if (key !== 'ok') return error(403, 'API key not valid for this feed');
+  const caller = callerOf(event);
+  if (!caller) return error(401, 'missing API key: send it in the x-api-key header');
+  const mayPush = caller.role === 'operator' || (caller.role === 'provider' && caller.feeds.includes(feedId));
+  if (!FEED_ID_PATTERN.test(feedId) || !mayPush) return error(403, 'API key not valid for this feed');
+  const feed = await getFeed(deps.doc, deps.feedsTable, feedId);
+  if (feed?.enabled === false) return error(403, `feed ${feedId} is disabled`);
 
   const contentType = header(event, 'content-type');
   // Size first by the encoded length, so an oversized body is never decoded.
@@ -107,7 +110,7 @@ export async function ingestDocument(
   const problem = unreadable(format, body);
   if (problem) return error(400, `unreadable ${format} document: ${problem}`);
 
-  if (deps.localMode) await autoRegisterFeed(deps.doc, deps.feedsTable, feedId, deps.intake.now());
+  if (!feed) await registerFeed(deps.doc, deps.feedsTable, feedId, deps.intake.now());
   const { documentId } = await acceptDocument(deps.intake, {
     feedId,
     format,

@@ -4,10 +4,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
 import { IndicatorTypeSchema } from '../domain/indicator.ts';
 import { type StoredIndicator, StoredIndicatorSchema } from '../load/merge.ts';
-import { checkAnyKey } from '../shared/api-keys.ts';
+import { callerOf } from '../shared/caller.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
-import { API_KEY_PREFIX, WILDCARD_FEED } from '../shared/feeds.ts';
-import { error, header, json } from '../shared/http.ts';
+import { error, json } from '../shared/http.ts';
 import { countsOf, type LedgerItem, LedgerItemSchema } from '../shared/ledger.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
@@ -214,7 +213,6 @@ async function feeds(deps: QueryApiDeps) {
   } while (startKey);
   const feedIds = items
     .map((i) => String(i.feedId))
-    .filter((id) => id !== WILDCARD_FEED && !id.startsWith(API_KEY_PREFIX))
     .sort();
   const result = await Promise.all(
     feedIds.map(async (feedId) => {
@@ -347,9 +345,10 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
   if (route === '/health') return json(200, await health(deps));
   const handler = ROUTES[route];
   if (!handler) return error(404, `no route ${route}`);
-  const key = await checkAnyKey(deps.doc, deps.tables.feeds, header(event, 'x-api-key'));
-  if (key === 'missing') return error(401, 'missing API key: send it in the x-api-key header');
-  if (key !== 'ok') return error(403, 'API key not valid');
+  // The API's authorizer let only readers and operators through; checked again here.
+  const caller = callerOf(event);
+  if (!caller) return error(401, 'missing API key: send it in the x-api-key header');
+  if (caller.role !== 'reader' && caller.role !== 'operator') return error(403, 'API key not valid for reading');
   try {
     return json(200, await handler(deps, event));
   } catch (e) {

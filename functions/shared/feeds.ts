@@ -1,28 +1,25 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { type FeedConfig, FeedConfigSchema } from '../domain/feed-config.ts';
 import type { DocSend } from './ddb-batch.ts';
 
 /**
- * A Feeds table item. `config` is the feed's configuration (lib/infra/config.ts feed entries, same schema);
- * `ruleSet` an inline validation rule set (functions/validate/rule-set.ts) that overrides `config.ruleSet`.
- * Items whose id starts with `apikey#` are API-key lookups (api-keys.ts), not feeds.
+ * A Feeds table item. `config` is the feed's configuration (the feeds file's entries, same schema), written
+ * at deploy by the provisioning custom resource; `ruleSet` an inline validation rule set
+ * (functions/validate/rule-set.ts) that overrides `config.ruleSet`. A feed removed from the file is kept
+ * with `enabled: false`. A feed first seen in a push has only `autoRegistered`.
  */
 export const FeedItemSchema = z.object({
   feedId: z.string().min(1),
-  apiKeyHash: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
   config: z.unknown().optional(),
   ruleSet: z.unknown().optional(),
+  provisioned: z.boolean().optional(),
+  enabled: z.boolean().optional(),
   autoRegistered: z.boolean().optional(),
   createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
 });
 export type FeedItem = z.infer<typeof FeedItemSchema>;
-
-export const WILDCARD_FEED = '*';
-export const API_KEY_PREFIX = 'apikey#';
 
 export async function getFeed(doc: DocSend, table: string, feedId: string): Promise<FeedItem | undefined> {
   const out = await doc.send(new GetCommand({ TableName: table, Key: { feedId } }));
@@ -58,4 +55,17 @@ export class FeedCache {
     this.entries.set(feedId, { at: this.clock(), item });
     return item;
   }
+}
+
+/** A feed pushed to for the first time gets an item, so GET /status/feeds lists it (no config: defaults). */
+export async function registerFeed(doc: DocSend, table: string, feedId: string, now: Date): Promise<void> {
+  await doc.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { feedId },
+      UpdateExpression:
+        'SET createdAt = if_not_exists(createdAt, :now), autoRegistered = if_not_exists(autoRegistered, :t)',
+      ExpressionAttributeValues: { ':now': now.toISOString(), ':t': true },
+    }),
+  );
 }

@@ -21,6 +21,8 @@ export const RULE_FIELDS = [
   'lastSeen',
   'labels',
   'names',
+  /** The record's id at its source (STIX id, MISP uuid, CSV line): `source` and `source.objectId` alike. */
+  'source',
   'source.objectId',
 ] as const;
 const FieldSchema = z.enum(RULE_FIELDS);
@@ -94,7 +96,8 @@ export const BUILT_IN_RULE_SETS: ReadonlyMap<string, RuleSet> = new Map(
         name: 'default',
         failureAction: 'quarantine',
         rules: [
-          { kind: 'range', field: 'confidence', min: 0, max: 100 },
+          // No confidence range: an out-of-range confidence is clamped to 0-100 (the source's value is kept
+          // in context.reportedConfidence); a feed that wants such records quarantined says so.
           // Well-known benign values are noise, not suspicious records: drop them, counted.
           { kind: 'warning-list', action: 'reject' },
         ],
@@ -116,7 +119,7 @@ export const BUILT_IN_RULE_SETS: ReadonlyMap<string, RuleSet> = new Map(
 export const DEFAULT_RULE_SET = BUILT_IN_RULE_SETS.get('default') as RuleSet;
 
 function fieldValues(indicator: Indicator, field: Field): string[] {
-  const value = field === 'source.objectId' ? indicator.source.objectId : indicator[field];
+  const value = field === 'source.objectId' || field === 'source' ? indicator.source.objectId : indicator[field];
   if (value === undefined) return [];
   return Array.isArray(value) ? value.map(String) : [String(value)];
 }
@@ -130,7 +133,9 @@ function check(rule: Rule, indicator: Indicator): string | undefined {
       return missing.length ? `required: missing ${missing.join(', ')}` : undefined;
     }
     case 'range': {
-      const c = indicator.confidence;
+      // The source's own figure when it was out of range and clamped (build.ts), else the stored one.
+      const reported = indicator.context['reportedConfidence'];
+      const c = typeof reported === 'number' ? reported : indicator.confidence;
       if (c === undefined) return undefined;
       if (rule.min !== undefined && c < rule.min) return `range: confidence ${c} below ${rule.min}`;
       if (rule.max !== undefined && c > rule.max) return `range: confidence ${c} above ${rule.max}`;

@@ -1,10 +1,16 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EmulatorStartError } from '../local/emulators.ts';
-import { HandlerLoadError } from '../local/handlers.ts';
-import { PortInUseError } from '../local/http.ts';
-import { type LocalRuntime, startLocalRuntime } from '../local/runtime.ts';
+import { z } from 'zod';
+import { PortInUseError } from '../local/api-gateway/http.ts';
+import { CustomResourceError } from '../local/cloudformation/custom-resources.ts';
+import { EmulatorStartError } from '../local/emulators/processes.ts';
+import { HandlerLoadError } from '../local/lambda/function-host.ts';
+import { type LocalRuntime, REPOSITORY_ROOT, startLocalRuntime } from '../local/runtime.ts';
 import { loadSamples, type Sample } from '../local/samples.ts';
 import { sleep } from '../local/sleep.ts';
+import { SynthesisError } from '../local/template/assembly.ts';
+import { TemplateError } from '../local/template/template.ts';
 import {
   conserved,
   curlExamples,
@@ -20,31 +26,51 @@ import { PushError, postDocument } from './push.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = 45;
 
+/** The feeds `npm start` provisions: one push feed per bundled sample. */
+export const DEFAULT_LOCAL_FEEDS = resolve(REPOSITORY_ROOT, 'examples/local-feeds.yaml');
+
 /**
- * `cti-ingest local [--once] [--port 3000] [--api-key KEY] [--timeout S]` (what `npm start` runs): the whole
- * pipeline on this machine, the bundled samples ingested, a summary, then serving until Ctrl-C. With --once,
- * exit 0 only if every sample document completed with every record accounted for.
+ * `cti-ingest local` (what `npm start` runs): the CDK app synthesized with the chosen profile and feeds (or
+ * a given `cdk.out`), that template booted on this machine, the bundled samples ingested, a summary, then
+ * serving until Ctrl-C. With --once, exit 0 only if every sample document completed with every record
+ * accounted for.
  */
 export async function runLocal(args: string[]): Promise<number> {
-  const options = parseLocalArgs(args);
+  const options = await parseLocalArgs(args);
   const out = (line = ''): void => {
     process.stdout.write(`${line}\n`);
   };
   const began = Date.now();
   out(
-    'cti-ingest local: starting DynamoDB (dynalite), Kinesis (kinesalite), SQS and S3 (fauxqs) on 127.0.0.1 …',
+    options.templateDir
+      ? `cti-ingest local: booting the template in ${options.templateDir} …`
+      : `cti-ingest local: synthesizing the stack (profile ${options.profile ?? 'from cdk.json'}, feeds ${options.feeds}) and booting its template on embedded emulators …`,
   );
   let runtime: LocalRuntime;
   try {
     runtime = await startLocalRuntime({
       port: options.port,
+      context: {
+        ...(options.profile ? { profile: options.profile } : {}),
+        feeds: options.feeds,
+        ...options.context,
+      },
+      ...(options.templateDir ? { templateDir: options.templateDir } : {}),
+      ...(options.stateDir ? { stateDir: options.stateDir } : {}),
       ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+      pullNow: options.pullNow,
+      log: (line) => process.stderr.write(`${line}\n`),
     });
   } catch (error) {
     if (
       error instanceof PortInUseError ||
       error instanceof EmulatorStartError ||
-      error instanceof HandlerLoadError
+      error instanceof HandlerLoadError ||
+      error instanceof SynthesisError ||
+      error instanceof TemplateError ||
+      error instanceof CustomResourceError
     )
       throw new UsageError(error.message);
     throw error;
@@ -60,7 +86,7 @@ export async function runLocal(args: string[]): Promise<number> {
       else process.stderr.write(`cti-ingest local --once: ${outcome.problem}\n`);
       return outcome.ok ? 0 : 1;
     }
-    out('Serving until Ctrl-C (everything is in memory and is gone when this stops).');
+    out(`Serving until Ctrl-C. Function logs: ${runtime.logDirectory}`);
     await stopping.signal;
     return 0;
   } finally {
@@ -132,8 +158,7 @@ async function ingestSamples(
       '`npm run bench` measures throughput.)',
   );
   const dlq = await runtime.dlqDepth().catch(() => Number.NaN);
-  const givenUp = runtime.kinesisFailures.reduce((n, f) => n + f.records.length, 0);
-  out(`Messages in dead-letter queues: ${dlq}; stream records given up on: ${givenUp}.`);
+  out(`Messages in dead-letter queues and on-failure destinations: ${dlq}.`);
 
   const refused = pushed.filter((p) => p.error);
   if (refused.length > 0)
@@ -204,7 +229,7 @@ function printWelcome(runtime: LocalRuntime, out: (line?: string) => void): void
   out();
   out(`API endpoint: ${runtime.url}`);
   out(
-    `API key:      ${runtime.apiKey}  (${runtime.apiKeyGenerated ? 'generated for this run; pass --api-key to choose one' : 'from --api-key'}; valid for any feed id locally)`,
+    `API key:      ${runtime.apiKey}  (the operator key: ${runtime.apiKeyGenerated ? 'generated by the stack' : 'kept from an earlier run or given with --api-key'}; it reads everything and pushes to any feed)`,
   );
   out('Try:');
   for (const command of curlExamples(runtime.url, runtime.apiKey)) out(`  ${command}`);
@@ -242,10 +267,34 @@ interface LocalArgs {
   port: number;
   apiKey?: string;
   timeoutSeconds: number;
+  profile?: string;
+  feeds: string;
+  templateDir?: string;
+  stateDir?: string;
+  endpoint?: string;
+  secrets?: Record<string, string>;
+  pullNow: boolean;
+  /** Other `-c key=value` context. */
+  context: Record<string, string>;
 }
 
-function parseLocalArgs(args: string[]): LocalArgs {
-  let values: { once?: boolean; port?: string; 'api-key'?: string; timeout?: string };
+const SecretsFileSchema = z.record(z.string(), z.union([z.string(), z.record(z.string(), z.unknown())]));
+
+async function parseLocalArgs(args: string[]): Promise<LocalArgs> {
+  let values: {
+    once?: boolean;
+    port?: string;
+    'api-key'?: string;
+    timeout?: string;
+    profile?: string;
+    feeds?: string;
+    template?: string;
+    'data-dir'?: string;
+    endpoint?: string;
+    secrets?: string;
+    'pull-now'?: boolean;
+    context?: string[];
+  };
   try {
     ({ values } = parseArgs({
       args,
@@ -254,11 +303,40 @@ function parseLocalArgs(args: string[]): LocalArgs {
         port: { type: 'string' },
         'api-key': { type: 'string' },
         timeout: { type: 'string' },
+        profile: { type: 'string' },
+        feeds: { type: 'string' },
+        template: { type: 'string' },
+        'data-dir': { type: 'string' },
+        endpoint: { type: 'string' },
+        secrets: { type: 'string' },
+        'pull-now': { type: 'boolean' },
+        context: { type: 'string', short: 'c', multiple: true },
       },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const context: Record<string, string> = {};
+  for (const pair of values.context ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`-c takes key=value, got '${pair}'`);
+    context[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  let secrets: Record<string, string> | undefined;
+  if (values.secrets !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(values.secrets, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`--secrets ${values.secrets}: ${(error as Error).message}`);
+    }
+    const file = SecretsFileSchema.safeParse(parsed);
+    if (!file.success) throw new UsageError(`--secrets ${values.secrets}: expected { "secret-name": value, … }`);
+    secrets = Object.fromEntries(
+      Object.entries(file.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+    );
+  }
+  const endpoint = values.endpoint ?? process.env['AWS_ENDPOINT_URL'];
   const port = Number(values.port ?? '3000');
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be a port number (0-65535, 0 for any free port), got '${values.port}'`);
@@ -268,7 +346,20 @@ function parseLocalArgs(args: string[]): LocalArgs {
   const apiKey = values['api-key'];
   if (apiKey !== undefined && apiKey.trim().length < 8)
     throw new UsageError('--api-key must be at least 8 characters');
-  return { once: values.once ?? false, port, timeoutSeconds, ...(apiKey ? { apiKey } : {}) };
+  return {
+    once: values.once ?? false,
+    port,
+    timeoutSeconds,
+    ...(apiKey ? { apiKey } : {}),
+    ...(values.profile ? { profile: values.profile } : {}),
+    feeds: resolve(values.feeds ?? DEFAULT_LOCAL_FEEDS),
+    ...(values.template ? { templateDir: resolve(values.template) } : {}),
+    ...(values['data-dir'] ? { stateDir: resolve(values['data-dir']) } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(secrets ? { secrets } : {}),
+    pullNow: values['pull-now'] ?? false,
+    context,
+  };
 }
 
 function seconds(since: number): string {

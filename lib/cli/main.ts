@@ -24,7 +24,8 @@ const COMMANDS: Record<string, Command> = {
   local: {
     summary:
       'run the whole pipeline on this machine (emulators), ingest the samples, serve the API (npm start)',
-    usage: 'cti-ingest local [--once] [--port 3000] [--api-key KEY] [--timeout SECONDS]',
+    usage:
+      'cti-ingest local [--once] [--port 3000] [--api-key KEY] [--profile P] [--feeds FILE] [--template DIR] [-c key=value]… [--data-dir DIR] [--endpoint URL] [--secrets FILE] [--pull-now] [--timeout SECONDS]',
     run: async () => (await import('./local.ts')).runLocal,
   },
   push: {

@@ -201,21 +201,41 @@ const PULL_TRANSPORTS = new Set(['taxii', 'misp-rest', 'misp-feed', 'http']);
 /** A pull feed as the stack schedules it: a pull transport with a URL and a schedule (none: started by hand). */
 export type PullFeed = FeedConfig & { url: string; schedule: string };
 
-const FeedsDocumentSchema = z.object({ feeds: z.array(z.unknown()) }).strict();
+const FeedsDocumentSchema = z
+  .object({
+    feeds: z.array(z.unknown()),
+    /** Named validation rule sets feeds refer to with `ruleSet: NAME` (checked by the provisioning at deploy). */
+    ruleSets: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), z.record(z.string(), z.unknown())).default({}),
+  })
+  .strict();
+
+/** A feeds file: the feeds and the rule sets they name. */
+export interface FeedsDocument {
+  feeds: FeedConfig[];
+  ruleSets: Record<string, Record<string, unknown>>;
+}
 
 /**
- * Parse a feeds document (JSON or YAML text: `{ feeds: [...] }` or a list) into feed configurations,
- * naming the failing key (`feeds.2.url: …`) when one is wrong.
+ * Parse a feeds document (JSON or YAML text: `{ feeds: [...], ruleSets: {...} }` or a list) into feed
+ * configurations, naming the failing key (`feeds.2.url: …`) when one is wrong.
  */
 export function parseFeeds(text: string, source = 'feeds'): FeedConfig[] {
+  return parseFeedsDocument(text, source).feeds;
+}
+
+export function parseFeedsDocument(text: string, source = 'feeds'): FeedsDocument {
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (error) {
     throw new ConfigError(`${source}: not JSON or YAML: ${(error as Error).message}`);
   }
-  const list = Array.isArray(doc) ? doc : FeedsDocumentSchema.safeParse(doc).data?.feeds;
-  if (list === undefined) throw new ConfigError(`${source}: expected { feeds: [...] } or a list of feeds`);
+  const parsedDoc = FeedsDocumentSchema.safeParse(Array.isArray(doc) ? { feeds: doc } : doc);
+  if (!parsedDoc.success)
+    throw new ConfigError(
+      `${source}: expected { feeds: [...], ruleSets?: {...} }: ${describeZodError(parsedDoc.error)}`,
+    );
+  const { feeds: list, ruleSets } = parsedDoc.data;
   const feeds = list.map((item, index) => {
     const parsed = FeedConfigSchema.safeParse(item);
     if (!parsed.success)
@@ -228,12 +248,12 @@ export function parseFeeds(text: string, source = 'feeds'): FeedConfig[] {
       throw new ConfigError(`${source}: feeds.${index}.id: duplicate feed id ${feed.id}`);
     seen.add(feed.id);
   });
-  return feeds;
+  return { feeds, ruleSets };
 }
 
 /** Read `-c feeds=FILE` (none: no feeds). */
-export function loadFeeds(path: unknown): FeedConfig[] {
-  if (path === undefined) return [];
+export function loadFeeds(path: unknown): FeedsDocument {
+  if (path === undefined) return { feeds: [], ruleSets: {} };
   if (typeof path !== 'string' || path === '') throw new ConfigError('feeds: expected a file path');
   let text: string;
   try {
@@ -241,7 +261,7 @@ export function loadFeeds(path: unknown): FeedConfig[] {
   } catch (error) {
     throw new ConfigError(`feeds: cannot read ${path}: ${(error as Error).message}`);
   }
-  return parseFeeds(text, path);
+  return parseFeedsDocument(text, path);
 }
 
 /** The feeds the stack schedules pulls for. */
@@ -255,18 +275,64 @@ export function pullFeeds(feeds: FeedConfig[]): PullFeed[] {
 export interface DeploymentConfig {
   profile: Profile;
   feeds: FeedConfig[];
+  /** Rule sets of the feeds file, by name. */
+  ruleSets: Record<string, Record<string, unknown>>;
   /** Optional e-mail subscribed to the alarm topic. */
   alarmEmail?: string;
 }
 
-/** Read the CDK context (`profile`, `feeds`, `alarmEmail`) into a checked configuration. */
-export function configFromContext(get: (key: string) => unknown): DeploymentConfig {
-  const profile = resolveProfile(get('profile'));
-  const feeds = loadFeeds(get('feeds'));
-  const email = get('alarmEmail');
-  if (email === undefined) return { profile, feeds };
+/**
+ * Read the CDK context into a checked configuration: `profile`, `feeds`, `alarmEmail`, and overrides of any
+ * profile setting by its dotted path (`-c sqs.batchSize=50`, `-c thresholds.errorRatePercent=2`).
+ */
+export function configFromContext(context: Record<string, unknown>): DeploymentConfig {
+  const profile = applyOverrides(resolveProfile(context['profile']), context);
+  const { feeds, ruleSets } = loadFeeds(context['feeds']);
+  const email = context['alarmEmail'];
+  if (email === undefined) return { profile, feeds, ruleSets };
   const parsed = z.email().safeParse(email);
   if (!parsed.success)
     throw new ConfigError(`alarmEmail: expected an e-mail address, found ${String(email)}`);
-  return { profile, feeds, alarmEmail: parsed.data };
+  return { profile, feeds, ruleSets, alarmEmail: parsed.data };
+}
+
+/**
+ * A profile with context overrides applied: every context key whose first segment is a profile setting
+ * (`sqs`, `thresholds`, …) sets that value; strings from `-c` are read as the setting's own type. The
+ * result is checked against the profile schema, so a bad value or unknown key names itself.
+ */
+export function applyOverrides(profile: Profile, context: Record<string, unknown>): Profile {
+  const top = new Set(Object.keys(ProfileSchema.shape).filter((k) => k !== 'name'));
+  const result = structuredClone(profile) as unknown as Record<string, unknown>;
+  for (const [key, raw] of Object.entries(context)) {
+    const path = key.split('.');
+    if (path.length < 2 || !top.has(path[0] ?? '')) continue;
+    let node = result;
+    for (const segment of path.slice(0, -1)) {
+      const next = node[segment];
+      if (next === null || typeof next !== 'object')
+        throw new ConfigError(`${key}: unknown profile setting (profile ${profile.name})`);
+      node = next as Record<string, unknown>;
+    }
+    const leaf = path.at(-1) as string;
+    const current = node[leaf];
+    node[leaf] = coerce(raw, current, key);
+  }
+  const parsed = ProfileSchema.safeParse(result);
+  if (!parsed.success) throw new ConfigError(describeZodError(parsed.error, `profiles.${profile.name}`));
+  return parsed.data;
+}
+
+function coerce(raw: unknown, current: unknown, key: string): unknown {
+  if (typeof raw !== 'string') return raw;
+  if (typeof current === 'number' || (current === undefined && /^-?\d+(\.\d+)?$/.test(raw))) {
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new ConfigError(`${key}: expected a number, found ${raw}`);
+    return n;
+  }
+  if (typeof current === 'boolean') {
+    if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${key}: expected true or false, found ${raw}`);
+    return raw === 'true';
+  }
+  return raw;
 }

@@ -1,7 +1,8 @@
-import { ArnFormat, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, CustomResource, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { type DeploymentConfig, pullFeeds } from './config.ts';
@@ -65,6 +66,20 @@ export class IngestionStack extends Stack {
       topology.tables,
       (spec) => new DataTable(this, spec.constructId, { spec, key }).table,
     );
+    const secrets = mapValues(topology.secrets, (spec) => {
+      const secret = new secretsmanager.Secret(this, spec.constructId, {
+        description: spec.description,
+        encryptionKey: key,
+        // CloudFormation generates the value; nobody sees it until they read the secret.
+        generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'An API key, not a database credential: it is rotated with `cti-ingest keys rotate --key-id operator`, which rewrites this secret and the key hash together.',
+      });
+      return secret;
+    });
     const archiveSpec = topology.buckets.rawArchive;
     const archive = new RawArchiveBucket(this, archiveSpec.constructId, { spec: archiveSpec, profile, key });
     // Kinesis records that exhaust their retries (or age out) are described here; the objects stay in S3.
@@ -92,6 +107,7 @@ export class IngestionStack extends Stack {
       queues: mapValues(queues, (q) => q.queue),
       streams: { rawDocuments: stream },
       buckets: { rawArchive: archive.bucket },
+      secrets,
       key,
     };
     const resolve = (kind: string, name: string): string => {
@@ -104,6 +120,8 @@ export class IngestionStack extends Stack {
           return queues[name as QueueKey].dlq.queueUrl;
         case 'stream':
           return stream.streamName;
+        case 'secret':
+          return secrets.operatorKey.secretArn;
         default:
           return archive.bucket.bucketName;
       }
@@ -132,7 +150,6 @@ export class IngestionStack extends Stack {
           ...resourceEnvironment(spec, resolve),
           CTI_KEY_PROVIDER: 'kms',
           CTI_KMS_KEY_ARN: key.keyArn,
-          CTI_LOCAL_MODE: 'false',
           CTI_AUDIT_LEVEL: profile.auditLevel,
           CTI_DEDUP_WINDOW_HOURS: String(profile.dedupWindowHours),
           CTI_LOAD_MESSAGE_GROUPS: String(profile.loadMessageGroups),
@@ -183,7 +200,7 @@ export class IngestionStack extends Stack {
         stage.function.addEventSource(
           new SqsEventSource(queues[trigger.queue].queue, {
             ...batching,
-            maxConcurrency: trigger.maxConcurrency ?? profile.sqs.maxConcurrency,
+            maxConcurrency: profile.sqs.maxConcurrency,
             reportBatchItemFailures: true,
           }),
         );
@@ -192,16 +209,27 @@ export class IngestionStack extends Stack {
           reason: `SQS mappings take no on-failure destination: a failing message returns to ${trigger.queue} and moves to its DLQ after maxReceiveCount receives.`,
         });
       }
-      suppressFunctionFindings(stage, fnKey);
+      suppressFunctionFindings(stage, fnKey, trigger.kind);
       functions[fnKey] = stage.function;
     }
 
     const api = new IngestionApi(this, 'Api', {
       routes: topology.api.routes,
       functions,
+      authorizer: functions.authorizer,
       profile,
       key,
-      feedProviders: feeds.filter((f) => f.transport === 'push').map((f) => f.id),
+      maxPayloadBytes: topology.api.maxPayloadBytes,
+    });
+    // Deploy-time provisioning: the feeds file (with its rule sets) into the Feeds table and the operator
+    // key's hash into the ApiKeys table; runs again on every deploy that changes either.
+    new CustomResource(this, 'Provisioning', {
+      serviceToken: functions.provision.functionArn,
+      resourceType: 'Custom::CtiProvisioning',
+      properties: {
+        FeedsDocument: JSON.stringify({ feeds, ruleSets: props.config.ruleSets }),
+        OperatorKeySecretArn: secrets.operatorKey.secretArn,
+      },
     });
     if (profile.api.waf) {
       new ApiWebAcl(this, 'WebAcl', {
@@ -285,6 +313,10 @@ export class IngestionStack extends Stack {
     new CfnOutput(this, 'FeedPullStateMachineArn', { value: workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'RawArchiveBucketName', { value: archive.bucket.bucketName });
     new CfnOutput(this, 'Profile', { value: profile.name });
+    new CfnOutput(this, 'OperatorKeySecretArn', {
+      value: secrets.operatorKey.secretArn,
+      description: 'The operator API key: aws secretsmanager get-secret-value --secret-id <this> --query SecretString',
+    });
   }
 }
 
@@ -293,7 +325,11 @@ function mapValues<K extends string, V, R>(record: Record<K, V>, fn: (value: V, 
 }
 
 /** Findings about every stage function that are decisions, each with why. */
-function suppressFunctionFindings(stage: PipelineFunction, fnKey: FunctionKey): void {
+function suppressFunctionFindings(stage: PipelineFunction, fnKey: FunctionKey, trigger: string): void {
+  const asyncReason =
+    trigger === 'custom-resource'
+      ? `${fnKey} is invoked asynchronously by CloudFormation only, and answers it through the ResponseURL with SUCCESS or FAILED and the reason; a deploy whose provider never answers fails with CloudFormation's timeout.`
+      : `${fnKey} is never invoked asynchronously (API, authorizer, event-source mapping or Step Functions): failures go to the caller, the mapping's on-failure destination, the queue's DLQ, or the state machine's Catch.`;
   Validations.of(stage).acknowledge(
     {
       id: 'AwsSolutions-L1',
@@ -309,14 +345,8 @@ function suppressFunctionFindings(stage: PipelineFunction, fnKey: FunctionKey): 
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray PutTraceSegments / PutTelemetryRecords support no resource-level permissions.',
     },
-    {
-      id: 'Serverless-LambdaDLQ',
-      reason: `${fnKey} is never invoked asynchronously (API, event-source mapping or Step Functions): failures go to the mapping's on-failure destination, the queue's DLQ, or the state machine's Catch.`,
-    },
-    {
-      id: 'Serverless-LambdaAsyncFailureDestination',
-      reason: `${fnKey} is never invoked asynchronously, so an async failure destination would never receive anything.`,
-    },
+    { id: 'Serverless-LambdaDLQ', reason: asyncReason },
+    { id: 'Serverless-LambdaAsyncFailureDestination', reason: asyncReason },
     {
       id: 'Serverless-LambdaDefaultMemorySize',
       reason: 'Memory is set per stage in lib/infra/topology.ts from measured needs.',

@@ -1,10 +1,10 @@
 /**
  * The one description of the pipeline: what exists and how it is wired. The CDK stack
- * (`lib/infra/ingestion-stack.ts`) and the local runtime (`lib/local/`) are both built from this file, so what
- * runs on a laptop mirrors what is deployed. Pure data: no CDK, no SDK.
+ * (`lib/infra/ingestion-stack.ts`) is built from this file; the local runtime (`lib/local/`) runs the
+ * template the stack synthesizes, so what runs on a laptop is what is deployed. Pure data: no CDK, no SDK.
  *
- * Names here are logical keys; physical names come from CloudFormation in AWS and from
- * `localName()` on the emulators. Handlers learn them from the environment variables named by `envVar()`.
+ * Names here are logical keys; physical names come from CloudFormation. Handlers learn them from the
+ * environment variables named by `envVar()`.
  */
 
 export type AttributeType = 'S' | 'N';
@@ -57,6 +57,7 @@ export interface BucketSpec {
 
 export type TableKey =
   | 'feeds'
+  | 'apiKeys'
   | 'indicators'
   | 'dedup'
   | 'quarantine'
@@ -66,31 +67,48 @@ export type TableKey =
 export type QueueKey = 'validate' | 'dedup' | 'load';
 export type StreamKey = 'rawDocuments';
 export type BucketKey = 'rawArchive';
-export type FunctionKey = 'ingestApi' | 'queryApi' | 'extract' | 'validate' | 'dedup' | 'load' | 'feedPull';
+export type SecretKey = 'operatorKey';
+export type FunctionKey =
+  | 'ingestApi'
+  | 'queryApi'
+  | 'adminApi'
+  | 'authorizer'
+  | 'provision'
+  | 'extract'
+  | 'validate'
+  | 'dedup'
+  | 'load'
+  | 'feedPull';
 
+export interface SecretSpec {
+  constructId: string;
+  description: string;
+}
+
+/**
+ * What invokes a function. Batch sizes, batching windows, parallelization and concurrency of event sources
+ * are the profile's (lib/infra/config.ts); the topology says only what does not vary by profile.
+ */
 export type Trigger =
   | { kind: 'api' }
+  /** The REST API's Lambda authorizer. */
+  | { kind: 'api-authorizer' }
+  /** A deploy-time custom resource provider (invoked by CloudFormation). */
+  | { kind: 'custom-resource' }
   | { kind: 'state-machine' }
   | {
       kind: 'kinesis';
       stream: StreamKey;
-      batchSize: number;
-      maxBatchingWindowSeconds: number;
       bisectBatchOnError: boolean;
       retryAttempts: number;
       maxRecordAgeSeconds: number;
-      parallelizationFactor: number;
       startingPosition: 'TRIM_HORIZON' | 'LATEST';
       reportBatchItemFailures: true;
     }
   | {
       kind: 'sqs';
       queue: QueueKey;
-      batchSize: number;
-      maxBatchingWindowSeconds: number;
       reportBatchItemFailures: true;
-      /** Upper bound on concurrent invocations for this source (SQS maximumConcurrency, min 2). */
-      maxConcurrency?: number;
     };
 
 /** What a function may touch: each grant is least privilege on one resource. */
@@ -99,6 +117,7 @@ export interface Access {
   queues: Partial<Record<QueueKey, 'send'>>;
   streams: Partial<Record<StreamKey, 'put'>>;
   buckets: Partial<Record<BucketKey, 'read' | 'write' | 'read-write'>>;
+  secrets?: Partial<Record<SecretKey, 'read' | 'read-write'>>;
 }
 
 export interface FunctionSpec {
@@ -112,12 +131,12 @@ export interface FunctionSpec {
 }
 
 export interface ApiRoute {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** API Gateway resource path; `{name}` segments are path parameters. */
   path: string;
   function: FunctionKey;
-  /** `api-key`: the `x-api-key` header is required. */
-  auth: 'api-key' | 'none';
+  /** `key`: the Lambda authorizer checks the `x-api-key` header against the caller's role; `none`: public. */
+  auth: 'key' | 'none';
 }
 
 export interface Topology {
@@ -125,6 +144,7 @@ export interface Topology {
   queues: Record<QueueKey, QueueSpec>;
   tables: Record<TableKey, TableSpec>;
   buckets: Record<BucketKey, BucketSpec>;
+  secrets: Record<SecretKey, SecretSpec>;
   functions: Record<FunctionKey, FunctionSpec>;
   api: { routes: ApiRoute[]; maxPayloadBytes: number };
 }
@@ -147,8 +167,10 @@ export const TOPOLOGY: Topology = {
     },
   },
   tables: {
-    // Feed registrations: API key hash, format, owner. One item per feed.
+    // Feed configurations, written at deploy from the feeds file; one item per feed.
     feeds: { constructId: 'FeedsTable', partitionKey: S('feedId'), globalSecondaryIndexes: [], retain: true },
+    // API keys as sha256 hashes with role, TLP ceiling and feeds (functions/shared/api-keys.ts).
+    apiKeys: { constructId: 'ApiKeysTable', partitionKey: S('id'), globalSecondaryIndexes: [], retain: true },
     // The store: one item per fingerprint; per-source details inside. byType lists a type newest first.
     indicators: {
       constructId: 'IndicatorsTable',
@@ -207,6 +229,12 @@ export const TOPOLOGY: Topology = {
   buckets: {
     rawArchive: { constructId: 'RawArchiveBucket', transitionToIaDays: 30, expireDays: 365 },
   },
+  secrets: {
+    operatorKey: {
+      constructId: 'OperatorKey',
+      description: 'cti-ingest operator API key, generated at deploy (rotate with cti-ingest keys rotate)',
+    },
+  },
   functions: {
     ingestApi: {
       constructId: 'IngestApiFunction',
@@ -219,6 +247,42 @@ export const TOPOLOGY: Topology = {
         queues: {},
         streams: { rawDocuments: 'put' },
         buckets: { rawArchive: 'write' },
+      },
+    },
+    authorizer: {
+      constructId: 'AuthorizerFunction',
+      entry: 'functions/authorizer/handler.ts',
+      timeoutSeconds: 10,
+      memoryMb: 512,
+      trigger: { kind: 'api-authorizer' },
+      access: { tables: { apiKeys: 'read' }, queues: {}, streams: {}, buckets: {} },
+    },
+    adminApi: {
+      constructId: 'AdminApiFunction',
+      entry: 'functions/admin-api/handler.ts',
+      timeoutSeconds: 29,
+      memoryMb: 512,
+      trigger: { kind: 'api' },
+      access: {
+        tables: { apiKeys: 'read-write' },
+        queues: {},
+        streams: {},
+        buckets: {},
+        secrets: { operatorKey: 'read-write' },
+      },
+    },
+    provision: {
+      constructId: 'ProvisionFunction',
+      entry: 'functions/provision/handler.ts',
+      timeoutSeconds: 300,
+      memoryMb: 512,
+      trigger: { kind: 'custom-resource' },
+      access: {
+        tables: { feeds: 'read-write', apiKeys: 'read-write' },
+        queues: {},
+        streams: {},
+        buckets: {},
+        secrets: { operatorKey: 'read' },
       },
     },
     queryApi: {
@@ -248,12 +312,9 @@ export const TOPOLOGY: Topology = {
       trigger: {
         kind: 'kinesis',
         stream: 'rawDocuments',
-        batchSize: 10,
-        maxBatchingWindowSeconds: 1,
         bisectBatchOnError: true,
         retryAttempts: 5,
         maxRecordAgeSeconds: 6 * 3600,
-        parallelizationFactor: 2,
         startingPosition: 'TRIM_HORIZON',
         reportBatchItemFailures: true,
       },
@@ -272,8 +333,6 @@ export const TOPOLOGY: Topology = {
       trigger: {
         kind: 'sqs',
         queue: 'validate',
-        batchSize: 10,
-        maxBatchingWindowSeconds: 1,
         reportBatchItemFailures: true,
       },
       access: {
@@ -291,8 +350,6 @@ export const TOPOLOGY: Topology = {
       trigger: {
         kind: 'sqs',
         queue: 'dedup',
-        batchSize: 10,
-        maxBatchingWindowSeconds: 1,
         reportBatchItemFailures: true,
       },
       access: {
@@ -315,8 +372,6 @@ export const TOPOLOGY: Topology = {
       trigger: {
         kind: 'sqs',
         queue: 'load',
-        batchSize: 10,
-        maxBatchingWindowSeconds: 0, // FIFO event sources take no batching window
         reportBatchItemFailures: true,
       },
       access: {
@@ -343,17 +398,21 @@ export const TOPOLOGY: Topology = {
   api: {
     maxPayloadBytes: 10 * 1024 * 1024,
     routes: [
-      { method: 'POST', path: '/feeds/{feedId}/documents', function: 'ingestApi', auth: 'api-key' },
+      { method: 'POST', path: '/feeds/{feedId}/documents', function: 'ingestApi', auth: 'key' },
       { method: 'GET', path: '/health', function: 'queryApi', auth: 'none' },
-      { method: 'GET', path: '/indicators', function: 'queryApi', auth: 'api-key' },
-      { method: 'GET', path: '/status/pipelines', function: 'queryApi', auth: 'api-key' },
-      { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'api-key' },
-      { method: 'GET', path: '/metrics', function: 'queryApi', auth: 'api-key' },
+      { method: 'GET', path: '/indicators', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/status/pipelines', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/metrics', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/keys', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/keys', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/keys/{keyId}/rotate', function: 'adminApi', auth: 'key' },
+      { method: 'DELETE', path: '/keys/{keyId}', function: 'adminApi', auth: 'key' },
     ],
   },
 };
 
-type ResourceKind = 'table' | 'queue' | 'dlq' | 'stream' | 'bucket';
+type ResourceKind = 'table' | 'queue' | 'dlq' | 'stream' | 'bucket' | 'secret';
 
 /**
  * The environment variable through which a handler learns a resource's physical name
@@ -372,16 +431,9 @@ export function envVar(kind: ResourceKind, key: string): string {
       return `STREAM_${snake}`;
     case 'bucket':
       return `BUCKET_${snake}`;
+    case 'secret':
+      return `SECRET_${snake}_ARN`;
   }
-}
-
-/** Physical names on the local emulators (dynalite wants table names of 3+ characters). */
-export function localName(kind: ResourceKind, key: string): string {
-  const kebab = key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-  const name = kind === 'dlq' ? `cti-${kebab}-dlq` : `cti-${kebab}`;
-  // SQS requires the .fifo suffix on FIFO queues, and a FIFO queue's DLQ must be FIFO too.
-  const fifo = (kind === 'queue' || kind === 'dlq') && TOPOLOGY.queues[key as QueueKey]?.fifo === true;
-  return fifo ? `${name}.fifo` : name;
 }
 
 /** How many message groups the load queue's producer (dedup) spreads fingerprints over, unless configured. */
@@ -400,14 +452,8 @@ export function resourceEnvironment(
   for (const key of Object.keys(fn.access.queues)) env[envVar('queue', key)] = resolve('queue', key);
   for (const key of Object.keys(fn.access.streams)) env[envVar('stream', key)] = resolve('stream', key);
   for (const key of Object.keys(fn.access.buckets)) env[envVar('bucket', key)] = resolve('bucket', key);
+  for (const key of Object.keys(fn.access.secrets ?? {})) env[envVar('secret', key)] = resolve('secret', key);
   return env;
-}
-
-/** The functions fed by an event source, in pipeline order. */
-export function eventSourceFunctions(topology: Topology = TOPOLOGY): [FunctionKey, FunctionSpec][] {
-  return (Object.entries(topology.functions) as [FunctionKey, FunctionSpec][]).filter(
-    ([, fn]) => fn.trigger.kind === 'kinesis' || fn.trigger.kind === 'sqs',
-  );
 }
 
 /** Consumer timeout → queue visibility timeout (6x, per AWS guidance for Lambda SQS event sources). */

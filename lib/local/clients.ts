@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { Endpoints } from './emulators.ts';
+import type { Endpoints } from './emulators/processes.ts';
 
 /** SDK clients the local runtime itself uses (resources, pollers, status), pointed at the emulators. */
 export interface LocalClients {
@@ -14,9 +15,14 @@ export interface LocalClients {
   kinesis: KinesisClient;
   sqs: SQSClient;
   s3: S3Client;
+  secrets: SecretsManagerClient;
 }
 
-export function localClients(endpoints: Endpoints, region = 'us-east-1'): LocalClients {
+export function localClients(
+  endpoints: Endpoints,
+  region = 'us-east-1',
+  secretsEndpoint?: string,
+): LocalClients {
   const common = { region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
   const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb });
   return {
@@ -30,10 +36,15 @@ export function localClients(endpoints: Endpoints, region = 'us-east-1'): LocalC
     }),
     sqs: new SQSClient({ ...common, endpoint: endpoints.sqs }),
     s3: new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true }),
+    secrets: new SecretsManagerClient({
+      ...common,
+      ...(secretsEndpoint ? { endpoint: secretsEndpoint } : {}),
+    }),
   };
 }
 
 export function destroyClients(clients: LocalClients): void {
   // The document client shares the DynamoDB client's connections: destroying that one is enough.
-  for (const client of [clients.dynamodb, clients.kinesis, clients.sqs, clients.s3]) client.destroy();
+  for (const client of [clients.dynamodb, clients.kinesis, clients.sqs, clients.s3, clients.secrets])
+    client.destroy();
 }

@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Format } from '../../functions/domain/indicator.ts';
+import { detectFormat, supportedFormats } from '../../functions/formats/index.ts';
 import { CONTENT_TYPES, formatOfFile } from './content-types.ts';
-import { REPOSITORY_ROOT } from './handlers.ts';
+import { REPOSITORY_ROOT } from './runtime.ts';
 
 /** A bundled sample document, ready to push. */
 export interface Sample {
@@ -17,14 +17,6 @@ export interface Sample {
 
 export const SAMPLES_DIR = resolve(REPOSITORY_ROOT, 'samples');
 
-/** The format registry, loaded at run time (lib does not import functions code statically). */
-export async function formatRegistry(): Promise<{
-  detectFormat: (input: Uint8Array) => Format;
-  supportedFormats: () => Format[];
-}> {
-  return import(pathToFileURL(resolve(REPOSITORY_ROOT, 'functions/formats/index.ts')).href);
-}
-
 /**
  * Every file in the samples directory with its format and content type. Files of a format this build has no
  * parser for are listed in `skipped` rather than pushed (the API would refuse them).
@@ -32,7 +24,6 @@ export async function formatRegistry(): Promise<{
 export async function loadSamples(
   dir = SAMPLES_DIR,
 ): Promise<{ samples: Sample[]; skipped: { name: string; reason: string }[] }> {
-  const { detectFormat, supportedFormats } = await formatRegistry();
   const supported = new Set(supportedFormats());
   const names = (await readdir(dir, { withFileTypes: true }))
     .filter(

@@ -4,15 +4,17 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { Access, BucketKey, QueueKey, StreamKey, TableKey } from '../topology.ts';
+import type { Access, BucketKey, QueueKey, SecretKey, StreamKey, TableKey } from '../topology.ts';
 
 export interface AccessResources {
   tables: Record<TableKey, dynamodb.Table>;
   queues: Record<QueueKey, sqs.Queue>;
   streams: Record<StreamKey, kinesis.Stream>;
   buckets: Record<BucketKey, s3.Bucket>;
+  secrets: Record<SecretKey, secretsmanager.Secret>;
   key: kms.Key;
 }
 
@@ -100,6 +102,18 @@ export class AccessPolicy extends Construct {
         id: `AwsSolutions-IAM5[Resource::${arnRef(resources.buckets[key])}/*]`,
         reason: `Object keys are per document (generated ids); only ${actions.join(', ')} on objects of bucket ${key}.`,
       });
+    }
+    for (const [key, level] of Object.entries(access.secrets ?? {}) as [SecretKey, 'read' | 'read-write'][]) {
+      statements.push(
+        new iam.PolicyStatement({
+          actions: [
+            'secretsmanager:GetSecretValue',
+            'secretsmanager:DescribeSecret',
+            ...(level === 'read-write' ? ['secretsmanager:PutSecretValue'] : []),
+          ],
+          resources: [resources.secrets[key].secretArn],
+        }),
+      );
     }
     // Every store is encrypted with the one key; the load stage also envelope-encrypts with it.
     statements.push(

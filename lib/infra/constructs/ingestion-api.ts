@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,22 +10,57 @@ import type { ApiRoute, FunctionKey } from '../topology.ts';
 export interface IngestionApiProps {
   routes: ApiRoute[];
   functions: Partial<Record<FunctionKey, lambda.IFunction>>;
+  /** The Lambda REQUEST authorizer over hashed keys (functions/authorizer). */
+  authorizer: lambda.IFunction;
   profile: Profile;
   key: kms.IKey;
-  /** Push feed ids: each gets its own API key and usage plan (throttle + quota). */
-  feedProviders: string[];
+  /** API Gateway's own limit for a request body. */
+  maxPayloadBytes: number;
 }
 
 /**
- * The REST API of DESIGN.md: Lambda proxy routes from the topology, `x-api-key` required on every route
- * marked api-key, one API key and usage plan per feed provider plus one for operators (read routes),
- * request validation, access logs, X-Ray, CORS off (no browser clients). Bodies arrive base64-encoded
- * (every media type is binary) so the archive keeps the exact bytes.
+ * Errors API Gateway answers itself (no key, a refused key, an unknown route, a body over the limit), in
+ * the API's own `{"error": "…"}` shape. The local runtime reads these from the template too.
+ */
+const GATEWAY_RESPONSES: { type: apigw.ResponseType; id: string; status: string; body: string }[] = [
+  {
+    type: apigw.ResponseType.UNAUTHORIZED,
+    id: 'Unauthorized',
+    status: '401',
+    body: '{"error":"missing API key: send it in the x-api-key header"}',
+  },
+  {
+    type: apigw.ResponseType.ACCESS_DENIED,
+    id: 'AccessDenied',
+    status: '403',
+    body: '{"error":"API key not valid for this route"}',
+  },
+  {
+    type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    id: 'NoRoute',
+    status: '404',
+    body: '{"error":"no such route"}',
+  },
+  {
+    type: apigw.ResponseType.REQUEST_TOO_LARGE,
+    id: 'TooLarge',
+    status: '413',
+    body: '{"error":"document larger than 10485760 bytes"}',
+  },
+  { type: apigw.ResponseType.DEFAULT_4XX, id: 'Default4xx', status: '', body: '{"error":$context.error.messageString}' },
+  { type: apigw.ResponseType.DEFAULT_5XX, id: 'Default5xx', status: '', body: '{"error":$context.error.messageString}' },
+];
+
+/**
+ * The REST API of DESIGN.md: Lambda proxy routes from the topology; every route marked `key` behind one
+ * Lambda REQUEST authorizer that checks the `x-api-key` header against hashed keys and the caller's role
+ * (decisions not cached, so a revoked key is refused at once); request validation, access logs, X-Ray,
+ * stage throttling from the profile, CORS off (no browser clients). Bodies arrive base64-encoded (every
+ * media type is binary) so the archive keeps the exact bytes.
  */
 export class IngestionApi extends Construct {
   readonly api: apigw.RestApi;
   readonly accessLogs: logs.LogGroup;
-  readonly usagePlans: apigw.UsagePlan[] = [];
 
   constructor(scope: Construct, id: string, props: IngestionApiProps) {
     super(scope, id);
@@ -39,7 +74,6 @@ export class IngestionApi extends Construct {
       description: 'cti-ingest: push documents, query indicators and pipeline status',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       binaryMediaTypes: ['*/*'],
-      apiKeySourceType: apigw.ApiKeySourceType.HEADER,
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
       deployOptions: {
@@ -54,6 +88,19 @@ export class IngestionApi extends Construct {
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
       },
     });
+    const authorizer = new apigw.RequestAuthorizer(this, 'KeyAuthorizer', {
+      handler: props.authorizer,
+      identitySources: [apigw.IdentitySource.header('x-api-key')],
+      // No caching: revoking or rotating a key takes effect on the next request.
+      resultsCacheTtl: Duration.seconds(0),
+    });
+    for (const response of GATEWAY_RESPONSES) {
+      this.api.addGatewayResponse(response.id, {
+        type: response.type,
+        ...(response.status ? { statusCode: response.status } : {}),
+        templates: { 'application/json': response.body },
+      });
+    }
     const validator = this.api.addRequestValidator('Validator', {
       validateRequestParameters: true,
       validateRequestBody: true,
@@ -64,15 +111,23 @@ export class IngestionApi extends Construct {
         throw new Error(`route ${route.method} ${route.path}: no function ${route.function}`);
       const resource = this.api.root.resourceForPath(route.path);
       const pathParameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
-      resource.addMethod(route.method, new apigw.LambdaIntegration(handler, { proxy: true }), {
-        apiKeyRequired: route.auth === 'api-key',
+      const method = resource.addMethod(route.method, new apigw.LambdaIntegration(handler, { proxy: true }), {
+        ...(route.auth === 'key'
+          ? { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM }
+          : { authorizationType: apigw.AuthorizationType.NONE }),
         requestValidator: validator,
         requestParameters: {
           ...Object.fromEntries(pathParameters.map((p) => [`method.request.path.${p}`, true])),
-          ...(route.auth === 'api-key' ? { 'method.request.header.x-api-key': true } : {}),
-          ...(route.method === 'POST' ? { 'method.request.header.Content-Type': true } : {}),
+          ...(route.method === 'POST' && route.path.startsWith('/feeds/')
+            ? { 'method.request.header.Content-Type': true }
+            : {}),
         },
       });
+      if (route.auth === 'none')
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${route.method} ${route.path} is public by design (health checks); it returns no data.`,
+        });
     }
     Validations.of(this.api).acknowledge(
       {
@@ -80,37 +135,10 @@ export class IngestionApi extends Construct {
         reason: 'The account-level API Gateway logging role: AWS documents this managed policy for it.',
       },
       {
-        id: 'AwsSolutions-APIG4',
-        reason:
-          'Callers are feed providers and operators (machines), authenticated by API keys per usage plan; ingest-api also checks the key against the feed. /health is public by design.',
-      },
-      {
         id: 'AwsSolutions-COG4',
-        reason: 'No end users: machine callers authenticate with API keys, not Cognito user pools.',
+        reason:
+          'Callers are feed providers, readers and operators with API keys, checked by the Lambda authorizer over hashed keys with roles.',
       },
     );
-    const throttle = { rateLimit: profile.api.throttleRateLimit, burstLimit: profile.api.throttleBurstLimit };
-    const quota = { limit: profile.api.quotaPerDay, period: apigw.Period.DAY };
-    const plans = [
-      ...props.feedProviders.map((feedId) => ({ id: `Feed-${feedId}`, name: feedId })),
-      {
-        id: 'Operators',
-        name: 'operators',
-      },
-    ];
-    for (const plan of plans) {
-      const key = this.api.addApiKey(`${plan.id}Key`, {
-        description: `cti-ingest API key for ${plan.name}`,
-      });
-      const usagePlan = this.api.addUsagePlan(`${plan.id}Plan`, {
-        description: `cti-ingest usage plan for ${plan.name}`,
-        throttle,
-        quota,
-        // exactOptionalPropertyTypes sees RestApi's optional fields as incompatible with IRestApi's; they are not.
-        apiStages: [{ api: this.api as unknown as apigw.IRestApi, stage: this.api.deploymentStage }],
-      });
-      usagePlan.addApiKey(key);
-      this.usagePlans.push(usagePlan);
-    }
   }
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Profile } from '../config.ts';
@@ -44,8 +44,27 @@ export class PipelineAlarms extends Construct {
       masterKey: props.key,
       enforceSSL: true,
     });
-    if (props.alarmEmail !== undefined)
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    const deadLetterQueues = { ...props.deadLetterQueues };
+    if (props.alarmEmail !== undefined) {
+      // Notifications SNS cannot deliver (a bouncing address, a throttled endpoint) are kept, not lost.
+      const undelivered = new sqs.Queue(this, 'UndeliveredAlarms', {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: props.key,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      Validations.of(undelivered).acknowledge(
+        { id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the alarm e-mail subscription.' },
+        {
+          id: 'Serverless-SQSRedrivePolicy',
+          reason: 'This queue is the dead-letter queue of the alarm e-mail subscription.',
+        },
+      );
+      this.topic.addSubscription(
+        new subscriptions.EmailSubscription(props.alarmEmail, { deadLetterQueue: undelivered }),
+      );
+      deadLetterQueues['alarmEmail'] = undelivered;
+    }
     const action = new actions.SnsAction(this.topic);
     const add = (
       alarmId: string,
@@ -68,7 +87,7 @@ export class PipelineAlarms extends Construct {
       this.alarms.push(alarm);
     };
 
-    for (const [name, dlq] of Object.entries(props.deadLetterQueues)) {
+    for (const [name, dlq] of Object.entries(deadLetterQueues)) {
       add(
         `${name}DlqNotEmpty`,
         `${name}: messages in the dead-letter queue; inspect and redrive`,

@@ -4,19 +4,57 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import type { ApiRoute, FunctionKey } from '../infra/topology.ts';
-import { FunctionTimeoutError, type Invoke } from './handlers.ts';
-import { describeError } from './sleep.ts';
+import { FunctionTimeoutError, type Invoke } from '../lambda/function-host.ts';
+import { describeError } from '../sleep.ts';
+import type { LocalAuthorizer } from './authorizer.ts';
+
+/** One method of the API, ready to serve: what to call, behind which authorizer, with what checks. */
+export interface LocalRoute {
+  method: string;
+  /** Resource path (`/feeds/{feedId}/documents`, `/{proxy+}`). */
+  path: string;
+  invoke: Invoke;
+  authorizer?: LocalAuthorizer;
+  /** `method.request.header.Content-Type` etc.: absent → 400, as the API's request validator answers. */
+  requiredParameters?: string[];
+}
+
+/** A gateway response of the template (AWS::ApiGateway::GatewayResponse): status and body per error type. */
+export interface GatewayResponse {
+  statusCode?: number;
+  /** The `application/json` template; `$context.error.messageString` is the quoted message. */
+  template?: string;
+  headers?: Record<string, string>;
+}
+
+export type GatewayResponseType =
+  | 'UNAUTHORIZED'
+  | 'ACCESS_DENIED'
+  | 'MISSING_AUTHENTICATION_TOKEN'
+  | 'AUTHORIZER_FAILURE'
+  | 'BAD_REQUEST_PARAMETERS'
+  | 'REQUEST_TOO_LARGE'
+  | 'INTEGRATION_FAILURE'
+  | 'INTEGRATION_TIMEOUT'
+  | 'DEFAULT_4XX'
+  | 'DEFAULT_5XX';
 
 export interface HttpApiOptions {
-  routes: readonly ApiRoute[];
+  routes: readonly LocalRoute[];
   maxPayloadBytes: number;
-  /** The invoker of each function that serves a route. */
-  functions: Partial<Record<FunctionKey, Invoke>>;
   /** 0 picks a free port. */
   port: number;
   host?: string;
+  /** The deployed stage's name, as the functions see it in requestContext. */
   stage?: string;
+  apiId?: string;
+  region?: string;
+  accountId?: string;
+  /** False: bodies arrive as text unless binary (the stack makes every media type binary). */
+  binaryBodies?: boolean;
+  gatewayResponses?: Partial<Record<GatewayResponseType, GatewayResponse>>;
+  /** Requests the API does not serve itself (the local control plane), answered first when it returns true. */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   log?: (message: string) => void;
 }
 
@@ -41,7 +79,7 @@ const ResultSchema = z.object({
   statusCode: z.number().int().min(100).max(599),
   headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   multiValueHeaders: z.record(z.string(), z.array(z.union([z.string(), z.number(), z.boolean()]))).optional(),
-  body: z.string().optional(),
+  body: z.string().nullish(),
   isBase64Encoded: z.boolean().optional(),
 });
 
@@ -63,10 +101,26 @@ export async function assertPortFree(port: number, host = '127.0.0.1'): Promise<
 /** After answering 413, read (and discard) at most this much more before closing the connection. */
 const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 
+/** API Gateway's own answers, before the template's gateway responses reshape them. */
+const DEFAULT_RESPONSES: Record<GatewayResponseType, { status: number; message: string }> = {
+  UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
+  ACCESS_DENIED: { status: 403, message: 'User is not authorized to access this resource' },
+  MISSING_AUTHENTICATION_TOKEN: { status: 403, message: 'Missing Authentication Token' },
+  AUTHORIZER_FAILURE: { status: 500, message: 'Authorizer error' },
+  BAD_REQUEST_PARAMETERS: { status: 400, message: 'Missing required request parameters' },
+  REQUEST_TOO_LARGE: { status: 413, message: 'Request Too Long' },
+  INTEGRATION_FAILURE: { status: 502, message: 'Internal server error' },
+  INTEGRATION_TIMEOUT: { status: 504, message: 'Endpoint request timed out' },
+  DEFAULT_4XX: { status: 400, message: 'Bad request' },
+  DEFAULT_5XX: { status: 500, message: 'Internal server error' },
+};
+
 /**
- * API Gateway (REST, proxy integration) on node:http: the topology's routes, each turned into an
- * APIGatewayProxyEvent for its function; the result written back. Bodies over the limit are refused with 413
- * while they stream in, never buffered whole.
+ * API Gateway (REST, Lambda proxy integrations) on node:http, from the template's methods: the request
+ * validator's required parameters (400), the Lambda authorizer (401/403, its context passed on), the
+ * 10 MiB payload limit (413, refused while the body streams in, never buffered whole), the function's
+ * proxy result written back, and the template's gateway responses for every error API Gateway itself
+ * answers.
  */
 export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const host = options.host ?? '127.0.0.1';
@@ -74,14 +128,14 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const server = createServer((req, res) => {
     handle(req, res, options).catch((error: unknown) => {
       log(`[http] ${req.method} ${req.url} failed: ${describeError(error)}`);
-      if (!res.headersSent) send(res, 500, { error: 'Internal server error' });
+      if (!res.headersSent) gateway(res, options, 'DEFAULT_5XX');
       else res.destroy();
     });
   });
   // `Expect: 100-continue` (curl, for large bodies): refuse an oversized body before it is sent at all.
   server.on('checkContinue', (req, res) => {
     if (Number(req.headers['content-length']) > options.maxPayloadBytes) {
-      send(res, 413, { error: `request body over ${options.maxPayloadBytes} bytes` }, true);
+      gateway(res, options, 'REQUEST_TOO_LARGE', undefined, true);
       return;
     }
     res.writeContinue();
@@ -104,83 +158,170 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: HttpApiOptions): Promise<void> {
+  if (options.intercept && (await options.intercept(req, res))) return;
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = (req.method ?? 'GET').toUpperCase();
   const match = matchRoute(options.routes, method, url.pathname);
-  if (match === 'method-not-allowed') {
-    req.resume();
-    return send(res, 405, { error: `method ${method} is not allowed on ${url.pathname}` });
-  }
   if (!match) {
     req.resume();
-    return send(res, 404, { error: `no route for ${method} ${url.pathname}` });
-  }
-  const invoke = options.functions[match.route.function];
-  if (!invoke) {
-    req.resume();
-    return send(res, 502, { error: `function ${match.route.function} is not running locally` });
+    // API Gateway answers an unknown path or method this way; the stack's gateway response makes it a 404.
+    return gateway(res, options, 'MISSING_AUTHENTICATION_TOKEN', `no route for ${method} ${url.pathname}`);
   }
   const body = await readBody(req, options.maxPayloadBytes);
   if (body === 'too-large') {
     // Answer once the client has finished sending: most clients (fetch, curl without 100-continue) read
     // nothing until then and would see a reset instead of our 413. The rest is read and dropped, not kept.
     const drained = await drain(req, DRAIN_LIMIT_BYTES);
-    send(res, 413, { error: `request body over ${options.maxPayloadBytes} bytes` }, !drained);
+    gateway(
+      res,
+      options,
+      'REQUEST_TOO_LARGE',
+      `request body over ${options.maxPayloadBytes} bytes`,
+      !drained,
+    );
     if (!drained) res.once('finish', () => req.socket.destroy());
     return;
   }
-  const event = toEvent(req, url, method, match, body, options.stage ?? 'local');
+  const event = toEvent(req, url, method, match, body, options);
+  const missing = missingParameters(match.route.requiredParameters ?? [], event);
+  if (missing.length > 0)
+    return gateway(
+      res,
+      options,
+      'BAD_REQUEST_PARAMETERS',
+      `Missing required request parameters: [${missing.join(', ')}]`,
+    );
+  if (match.route.authorizer) {
+    const decision = await match.route.authorizer.authorize({
+      methodArn: `arn:aws:execute-api:${options.region ?? 'us-east-1'}:${options.accountId ?? '000000000000'}:${options.apiId ?? 'local'}/${options.stage ?? 'local'}/${method}${url.pathname}`,
+      resource: event.resource,
+      path: event.path,
+      httpMethod: method,
+      headers: event.headers as Record<string, string>,
+      multiValueHeaders: event.multiValueHeaders as Record<string, string[]>,
+      queryStringParameters: event.queryStringParameters as Record<string, string> | null,
+      multiValueQueryStringParameters: event.multiValueQueryStringParameters as Record<
+        string,
+        string[]
+      > | null,
+      pathParameters: event.pathParameters as Record<string, string> | null,
+      requestContext: event.requestContext as unknown as Record<string, unknown>,
+    });
+    if (decision.kind === 'unauthorized') return gateway(res, options, 'UNAUTHORIZED');
+    if (decision.kind === 'deny')
+      return gateway(
+        res,
+        options,
+        'ACCESS_DENIED',
+        decision.explicit
+          ? 'User is not authorized to access this resource with an explicit deny'
+          : undefined,
+      );
+    if (decision.kind === 'error') {
+      (options.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(
+        `[http] authorizer failed on ${method} ${url.pathname}: ${decision.message}`,
+      );
+      return gateway(res, options, 'AUTHORIZER_FAILURE');
+    }
+    (event.requestContext as { authorizer: unknown }).authorizer = {
+      ...decision.context,
+      principalId: decision.principalId,
+    };
+  }
   let result: unknown;
   try {
-    result = await invoke(event);
+    result = await match.route.invoke(event);
   } catch (error) {
     // What API Gateway answers when the integration fails or times out.
-    if (error instanceof FunctionTimeoutError) return send(res, 504, { error: 'Endpoint request timed out' });
+    if (error instanceof FunctionTimeoutError) return gateway(res, options, 'INTEGRATION_TIMEOUT');
     (options.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(
-      `[http] ${match.route.function} failed on ${method} ${url.pathname}: ${describeError(error)}`,
+      `[http] ${method} ${url.pathname} failed: ${describeError(error)}`,
     );
-    return send(res, 502, { error: 'Internal server error' });
+    return gateway(res, options, 'INTEGRATION_FAILURE');
   }
   const parsed = ResultSchema.safeParse(result);
   if (!parsed.success)
-    return send(res, 502, { error: 'Internal server error: malformed Lambda proxy response' });
-  const { statusCode, headers = {}, multiValueHeaders = {}, body: out = '', isBase64Encoded } = parsed.data;
+    return gateway(
+      res,
+      options,
+      'INTEGRATION_FAILURE',
+      'Internal server error: malformed Lambda proxy response',
+    );
+  const { statusCode, headers = {}, multiValueHeaders = {}, body: out, isBase64Encoded } = parsed.data;
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, String(value));
   for (const [name, values] of Object.entries(multiValueHeaders)) res.setHeader(name, values.map(String));
   res.statusCode = statusCode;
-  res.end(isBase64Encoded ? Buffer.from(out, 'base64') : out);
+  res.end(isBase64Encoded ? Buffer.from(out ?? '', 'base64') : (out ?? ''));
+}
+
+function missingParameters(required: string[], event: APIGatewayProxyEvent): string[] {
+  const headers = new Set(Object.keys(event.headers).map((h) => h.toLowerCase()));
+  return required.flatMap((parameter) => {
+    const [, , where, ...rest] = parameter.split('.');
+    const name = rest.join('.');
+    if (where === 'header') return headers.has(name.toLowerCase()) ? [] : [name];
+    if (where === 'querystring') return event.queryStringParameters?.[name] !== undefined ? [] : [name];
+    return [];
+  });
+}
+
+/** Answer an error API Gateway itself produces, shaped by the template's gateway response when it has one. */
+function gateway(
+  res: ServerResponse,
+  options: HttpApiOptions,
+  type: GatewayResponseType,
+  message?: string,
+  close = false,
+): void {
+  const fallback = DEFAULT_RESPONSES[type];
+  const family = fallback.status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX';
+  const custom = options.gatewayResponses?.[type] ?? options.gatewayResponses?.[family];
+  const text = message ?? fallback.message;
+  res.statusCode = custom?.statusCode ?? fallback.status;
+  res.setHeader('content-type', 'application/json');
+  for (const [name, value] of Object.entries(custom?.headers ?? {})) res.setHeader(name, value);
+  if (close) res.setHeader('connection', 'close');
+  const body = custom?.template
+    ? custom.template
+        .replaceAll('$context.error.messageString', JSON.stringify(text))
+        .replaceAll('$context.error.message', text)
+    : JSON.stringify({ message: text });
+  res.end(body);
 }
 
 interface RouteMatch {
-  route: ApiRoute;
+  route: LocalRoute;
   pathParameters: Record<string, string>;
 }
 
-/** Match a path against the routes' `{name}` templates; a known path with another method is a 405. */
+/** Match a path against the routes' `{name}` / `{name+}` templates and the method (or ANY). */
 export function matchRoute(
-  routes: readonly ApiRoute[],
+  routes: readonly LocalRoute[],
   method: string,
   path: string,
-): RouteMatch | 'method-not-allowed' | undefined {
+): RouteMatch | undefined {
   const segments = path.replace(/\/+$/, '').split('/').slice(1);
-  let pathKnown = false;
   for (const route of routes) {
-    const template = route.path.split('/').slice(1);
-    if (template.length !== segments.length) continue;
+    if (route.method !== method && route.method !== 'ANY') continue;
+    const template = route.path === '/' ? [] : route.path.split('/').slice(1);
     const pathParameters: Record<string, string> = {};
+    const greedy = /^\{(\w+)\+\}$/.exec(template.at(-1) ?? '')?.[1];
+    if (greedy ? segments.length < template.length : template.length !== segments.length) continue;
     const matches = template.every((part, i) => {
       const segment = segments[i] ?? '';
+      if (greedy && i === template.length - 1) {
+        pathParameters[greedy] = segments.slice(i).map(safeDecode).join('/');
+        return segment !== '';
+      }
       const name = /^\{(\w+)\}$/.exec(part)?.[1];
       if (name === undefined) return part === segment;
       if (segment === '') return false;
       pathParameters[name] = safeDecode(segment);
       return true;
     });
-    if (!matches) continue;
-    if (route.method === method) return { route, pathParameters };
-    pathKnown = true;
+    if (matches) return { route, pathParameters };
   }
-  return pathKnown ? 'method-not-allowed' : undefined;
+  return undefined;
 }
 
 /** Read a body up to `limit` bytes; past it, stop keeping chunks (the caller drains the rest). */
@@ -240,8 +381,10 @@ function toEvent(
   method: string,
   match: RouteMatch,
   body: Buffer,
-  stage: string,
+  options: HttpApiOptions,
 ): APIGatewayProxyEvent {
+  const stage = options.stage ?? 'local';
+  const binary = options.binaryBodies ?? true;
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   // API Gateway keeps the client's header names (case included); rawHeaders has them.
@@ -271,11 +414,11 @@ function toEvent(
     pathParameters: hasParams ? match.pathParameters : null,
     stageVariables: null,
     // Binary media type */* as deployed: every body arrives base64-encoded, byte for byte.
-    body: body.length > 0 ? body.toString('base64') : null,
-    isBase64Encoded: body.length > 0,
+    body: body.length > 0 ? body.toString(binary ? 'base64' : 'utf8') : null,
+    isBase64Encoded: binary && body.length > 0,
     requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
+      accountId: options.accountId ?? '000000000000',
+      apiId: options.apiId ?? 'local',
       authorizer: null,
       protocol: `HTTP/${req.httpVersion}`,
       httpMethod: method,
@@ -309,13 +452,6 @@ export function anonymousIdentity(sourceIp: string, userAgent: string | null) {
     userAgent,
     userArn: null,
   };
-}
-
-function send(res: ServerResponse, status: number, body: unknown, close = false): void {
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json');
-  if (close) res.setHeader('connection', 'close');
-  res.end(JSON.stringify(body));
 }
 
 function safeDecode(segment: string): string {

@@ -1,22 +1,40 @@
 import {
   type _Record,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type KinesisClient,
   ListShardsCommand,
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { z } from 'zod';
-import type { Trigger } from '../infra/topology.ts';
-import type { Invoke } from './handlers.ts';
-import { describeError, sleep } from './sleep.ts';
+import type { Invoke } from '../lambda/function-host.ts';
+import { describeError, sleep } from '../sleep.ts';
 
-export type KinesisTrigger = Extract<Trigger, { kind: 'kinesis' }>;
+/** The settings of an AWS::Lambda::EventSourceMapping on a Kinesis stream that decide delivery. */
+export interface KinesisMappingSettings {
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  bisectBatchOnError: boolean;
+  /** -1: until the record expires. */
+  retryAttempts: number;
+  /** -1: no limit. */
+  maxRecordAgeSeconds: number;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** FunctionResponseTypes has ReportBatchItemFailures: the handler's batchItemFailures are honoured. */
+  reportBatchItemFailures: boolean;
+  /** Concurrent batches per shard (1–10); records of one partition key stay in order. */
+  parallelizationFactor?: number;
+}
 
 /** Records given up on (retries or record age exhausted): Lambda's on-failure destination, locally. */
 export interface KinesisFailure {
   shardId: string;
   reason: string;
+  /** Lambda's name for why: retries used up, or the records aged out. */
+  condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+  /** Invocations the records took part in. */
+  attempts: number;
   records: KinesisStreamRecord[];
 }
 
@@ -24,15 +42,7 @@ export interface KinesisPollerOptions {
   client: KinesisClient;
   streamName: string;
   streamArn: string;
-  trigger: Pick<
-    KinesisTrigger,
-    | 'batchSize'
-    | 'maxBatchingWindowSeconds'
-    | 'bisectBatchOnError'
-    | 'retryAttempts'
-    | 'maxRecordAgeSeconds'
-    | 'startingPosition'
-  >;
+  trigger: KinesisMappingSettings;
   invoke: Invoke;
   region?: string;
   onFailure?: (failure: KinesisFailure) => void;
@@ -53,6 +63,18 @@ export interface KinesisPollerStats {
 const BatchResponseSchema = z
   .object({ batchItemFailures: z.array(z.object({ itemIdentifier: z.string().min(1) })).optional() })
   .nullish();
+
+interface Lane {
+  buffer: _Record[];
+  windowStart: number | undefined;
+}
+
+/** The lane of a partition key: a stable hash, so one key's records always take the same lane. */
+function laneOf(partitionKey: string, lanes: number): number {
+  let hash = 0;
+  for (let i = 0; i < partitionKey.length; i++) hash = (Math.imul(hash, 31) + partitionKey.charCodeAt(i)) | 0;
+  return Math.abs(hash) % lanes;
+}
 
 type Outcome = { kind: 'ok' } | { kind: 'partial'; fromIndex: number } | { kind: 'error'; reason: string };
 
@@ -116,54 +138,72 @@ export class KinesisPoller {
     return out.ShardIterator;
   }
 
+  /**
+   * Read a shard in order and hand its records to `parallelizationFactor` lanes by partition key (one lane
+   * when 1): each lane batches and delivers on its own, one batch in flight at a time, so records of one
+   * partition key keep their order while different keys proceed in parallel, as in Lambda. Reading pauses
+   * while the lanes hold more than a few batches.
+   */
   private async pollShard(shardId: string, initialIterator: string): Promise<void> {
-    const { batchSize, maxBatchingWindowSeconds } = this.options.trigger;
+    const { batchSize } = this.options.trigger;
+    const factor = Math.max(1, Math.min(10, this.options.trigger.parallelizationFactor ?? 1));
+    const lanes: Lane[] = Array.from({ length: factor }, () => ({ buffer: [], windowStart: undefined }));
+    const laneLoops = lanes.map((lane) => this.runLane(shardId, lane));
     let iterator: string | undefined = initialIterator;
     let lastFetched: string | undefined;
-    let buffer: _Record[] = [];
-    let windowStart: number | undefined;
     let failures = 0;
+    const highWater = batchSize * 4;
     while (!this.stopped && iterator !== undefined) {
-      let fetched = 0;
-      if (buffer.length < batchSize) {
-        try {
-          const out = await this.options.client.send(
-            new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.max(batchSize, 100) }),
-            { abortSignal: this.abort.signal },
-          );
-          iterator = out.NextShardIterator;
-          const records = out.Records ?? [];
-          fetched = records.length;
-          buffer = buffer.concat(records);
-          lastFetched = records.at(-1)?.SequenceNumber ?? lastFetched;
-          failures = 0;
-        } catch (error) {
-          if (this.stopped) break;
-          failures++;
-          this.log(`GetRecords on ${shardId} failed (${describeError(error)}); retrying`);
-          await this.sleep(this.backoff(failures));
-          // An expired or broken iterator is replaced from just after the last record read: nothing is skipped.
-          if ((error as Error).name === 'ExpiredIteratorException' || failures > 2) {
-            iterator = await this.iterator(shardId, this.options.trigger.startingPosition, lastFetched).catch(
-              () => iterator,
-            );
-          }
-          continue;
-        }
-      }
-      if (buffer.length === 0) {
+      if (lanes.some((lane) => lane.buffer.length >= highWater)) {
         await this.sleep(this.options.idlePollMs ?? 100);
         continue;
       }
-      windowStart ??= Date.now();
-      const windowLeft = windowStart + maxBatchingWindowSeconds * 1000 - Date.now();
-      if (buffer.length < batchSize && windowLeft > 0) {
-        if (fetched === 0) await this.sleep(Math.min(windowLeft, this.options.idlePollMs ?? 100));
+      try {
+        const out: GetRecordsCommandOutput = await this.options.client.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.max(batchSize, 100) }),
+          { abortSignal: this.abort.signal },
+        );
+        iterator = out.NextShardIterator;
+        const records = out.Records ?? [];
+        for (const record of records) {
+          const lane = lanes[factor === 1 ? 0 : laneOf(record.PartitionKey ?? '', factor)] as Lane;
+          lane.buffer.push(record);
+        }
+        lastFetched = records.at(-1)?.SequenceNumber ?? lastFetched;
+        failures = 0;
+        if (records.length === 0) await this.sleep(this.options.idlePollMs ?? 100);
+      } catch (error) {
+        if (this.stopped) break;
+        failures++;
+        this.log(`GetRecords on ${shardId} failed (${describeError(error)}); retrying`);
+        await this.sleep(this.backoff(failures));
+        // An expired or broken iterator is replaced from just after the last record read: nothing is skipped.
+        if ((error as Error).name === 'ExpiredIteratorException' || failures > 2) {
+          iterator = await this.iterator(shardId, this.options.trigger.startingPosition, lastFetched).catch(
+            () => iterator,
+          );
+        }
+      }
+    }
+    await Promise.allSettled(laneLoops);
+  }
+
+  /** One lane: batch by size and window, deliver, repeat. */
+  private async runLane(shardId: string, lane: Lane): Promise<void> {
+    const { batchSize, maxBatchingWindowSeconds } = this.options.trigger;
+    while (!this.stopped) {
+      if (lane.buffer.length === 0) {
+        await this.sleep(Math.min(this.options.idlePollMs ?? 100, 20));
         continue;
       }
-      const batch = buffer.slice(0, batchSize);
-      buffer = buffer.slice(batch.length);
-      windowStart = buffer.length > 0 ? Date.now() : undefined;
+      lane.windowStart ??= Date.now();
+      const windowLeft = lane.windowStart + maxBatchingWindowSeconds * 1000 - Date.now();
+      if (lane.buffer.length < batchSize && windowLeft > 0) {
+        await this.sleep(Math.min(windowLeft, 20));
+        continue;
+      }
+      const batch = lane.buffer.splice(0, batchSize);
+      lane.windowStart = lane.buffer.length > 0 ? Date.now() : undefined;
       await this.deliver(
         shardId,
         batch.map((r) => this.toEventRecord(shardId, r)),
@@ -190,7 +230,13 @@ export class KinesisPoller {
         const cutoff = Date.now() / 1000 - maxRecordAgeSeconds;
         const expired = pending.filter((r) => r.kinesis.approximateArrivalTimestamp < cutoff);
         if (expired.length > 0) {
-          this.giveUp(shardId, expired, `older than maxRecordAgeSeconds (${maxRecordAgeSeconds})`);
+          this.giveUp(
+            shardId,
+            expired,
+            `older than maxRecordAgeSeconds (${maxRecordAgeSeconds})`,
+            'RecordAgeExceeded',
+            attempts,
+          );
           pending = pending.filter((r) => r.kinesis.approximateArrivalTimestamp >= cutoff);
           continue;
         }
@@ -211,7 +257,7 @@ export class KinesisPoller {
           outcome.kind === 'error'
             ? `retry attempts exhausted (${retryAttempts}): ${outcome.reason}`
             : `retry attempts exhausted (${retryAttempts}) on reported item failures`;
-        this.giveUp(shardId, pending, reason);
+        this.giveUp(shardId, pending, reason, 'RetryAttemptsExhausted', attempts);
         return;
       }
       if (this.stopped) return;
@@ -234,7 +280,9 @@ export class KinesisPoller {
       this.stats.failedInvocations++;
       return { kind: 'error', reason: 'handler returned an invalid batch response' };
     }
-    const failures = parsed.data?.batchItemFailures ?? [];
+    const failures = this.options.trigger.reportBatchItemFailures
+      ? (parsed.data?.batchItemFailures ?? [])
+      : [];
     if (failures.length === 0) {
       this.stats.recordsDelivered += records.length;
       return { kind: 'ok' };
@@ -252,13 +300,19 @@ export class KinesisPoller {
     return { kind: 'partial', fromIndex };
   }
 
-  private giveUp(shardId: string, records: KinesisStreamRecord[], reason: string): void {
+  private giveUp(
+    shardId: string,
+    records: KinesisStreamRecord[],
+    reason: string,
+    condition: KinesisFailure['condition'],
+    attempts: number,
+  ): void {
     this.stats.recordsDiscarded += records.length;
     this.log(
       `${records.length} record(s) of ${shardId} sent to the on-failure destination: ${reason} ` +
         `(sequence numbers ${records.map((r) => r.kinesis.sequenceNumber).join(', ')})`,
     );
-    this.options.onFailure?.({ shardId, reason, records });
+    this.options.onFailure?.({ shardId, reason, condition, attempts, records });
   }
 
   private toEventRecord(shardId: string, record: _Record): KinesisStreamRecord {

@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import type { Invoke } from './handlers.ts';
-import { describeError, sleep } from './sleep.ts';
+import type { Invoke } from '../lambda/function-host.ts';
+import { describeError, sleep } from '../sleep.ts';
 
 export interface SqsPollerOptions {
   client: SQSClient;
@@ -20,6 +20,8 @@ export interface SqsPollerOptions {
   /** How long a received message stays hidden from other receivers (the queue's, from the topology). */
   visibilityTimeoutSeconds: number;
   invoke: Invoke;
+  /** FunctionResponseTypes has ReportBatchItemFailures: the handler's batchItemFailures are honoured. */
+  reportBatchItemFailures?: boolean;
   /**
    * Locally only: after a failed attempt, make the message visible again after this many seconds instead of
    * the full visibility timeout (minutes, from 6x the function timeout), so retries and the DLQ show up in
@@ -165,6 +167,7 @@ export class SqsPoller {
       this.log('handler returned an invalid batch response; the whole batch is retried');
       return all;
     }
+    if (this.options.reportBatchItemFailures === false) return new Set();
     const failed = new Set((parsed.data?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     // As in Lambda: naming a message that is not in the batch fails the whole batch.
     if ([...failed].some((id) => !all.has(id))) {

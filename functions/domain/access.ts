@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { TlpSchema } from './indicator.ts';
+
+/**
+ * Who may call which route. A credential has one role: `provider` pushes to its feeds, `reader` reads
+ * (up to a TLP ceiling, optionally some feeds), `operator` does everything (keys, feeds, replay). The REST
+ * API's Lambda authorizer turns this table into an IAM policy per caller, and the stack's routes are tied
+ * to it by a test, so a route cannot exist without an access rule.
+ */
+export const ROLES = ['provider', 'reader', 'operator'] as const;
+export const RoleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof RoleSchema>;
+
+export interface RouteAccess {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT';
+  /** API Gateway resource path; `{name}` segments are path parameters. */
+  path: string;
+  roles: readonly Role[];
+}
+
+/** Routes anyone may call, without a credential. */
+export const PUBLIC_ROUTES: readonly Omit<RouteAccess, 'roles'>[] = [{ method: 'GET', path: '/health' }];
+
+/** Every authorized route and the roles that may call it. */
+export const ROUTE_ACCESS: readonly RouteAccess[] = [
+  { method: 'POST', path: '/feeds/{feedId}/documents', roles: ['provider', 'operator'] },
+  { method: 'GET', path: '/indicators', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/status/pipelines', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/status/feeds', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/metrics', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/keys', roles: ['operator'] },
+  { method: 'POST', path: '/keys', roles: ['operator'] },
+  { method: 'POST', path: '/keys/{keyId}/rotate', roles: ['operator'] },
+  { method: 'DELETE', path: '/keys/{keyId}', roles: ['operator'] },
+];
+
+/** The push route, the one a provider's feeds narrow. */
+export const PUSH_ROUTE = '/feeds/{feedId}/documents';
+
+/** A caller as the authorizer describes it to the functions behind the API. */
+export interface Caller {
+  keyId: string;
+  role: Role;
+  /** Highest TLP the caller may read (operators: red). */
+  tlp: z.infer<typeof TlpSchema>;
+  /** A provider's feeds, or the feeds a reader may see (empty: all, for readers). */
+  feeds: string[];
+}
+
+/**
+ * The authorizer's context as API Gateway hands it to an integration (`requestContext.authorizer`): flat
+ * strings, feeds comma-joined.
+ */
+export const CallerContextSchema = z
+  .object({
+    keyId: z.string().min(1),
+    role: RoleSchema,
+    tlp: TlpSchema,
+    feeds: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').filter(Boolean)),
+  })
+  .loose();
+
+/** The authorizer context of a caller (what API Gateway passes on). */
+export function callerContext(caller: Caller): Record<string, string> {
+  return { keyId: caller.keyId, role: caller.role, tlp: caller.tlp, feeds: caller.feeds.join(',') };
+}
+
+/** A feed id as the push route accepts it. */
+export const FEED_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$/;
+
+/**
+ * The execute-api resources a caller may invoke, under `base` (`arn:aws:execute-api:REGION:ACCOUNT:API/STAGE`):
+ * every route of its role; for a provider the push route only for its own feeds. API Gateway caches a
+ * decision per key and evaluates it against later requests, so this covers every route, not just the one
+ * being called.
+ *
+ * @example allowedResources({ keyId: 'k', role: 'provider', tlp: 'green', feeds: ['soc'] }, 'arn:…/v1')
+ * // ['arn:…/v1/POST/feeds/soc/documents']
+ */
+export function allowedResources(caller: Caller, base: string): string[] {
+  const resources: string[] = [];
+  for (const route of ROUTE_ACCESS) {
+    if (!route.roles.includes(caller.role)) continue;
+    if (route.path === PUSH_ROUTE && caller.role === 'provider') {
+      for (const feed of caller.feeds)
+        if (FEED_ID_PATTERN.test(feed)) resources.push(`${base}/${route.method}/feeds/${feed}/documents`);
+      continue;
+    }
+    resources.push(`${base}/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`);
+  }
+  return resources;
+}
