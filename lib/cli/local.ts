@@ -9,8 +9,6 @@ import { HandlerLoadError } from '../local/lambda/function-host.ts';
 import { type LocalRuntime, REPOSITORY_ROOT, startLocalRuntime } from '../local/runtime.ts';
 import { loadSamples, type Sample } from '../local/samples.ts';
 import { sleep } from '../local/sleep.ts';
-import { SynthesisError } from '../local/template/assembly.ts';
-import { TemplateError } from '../local/template/template.ts';
 import {
   conserved,
   curlExamples,
@@ -21,6 +19,8 @@ import {
   type SummaryRow,
   summaryTable,
 } from '../local/summary.ts';
+import { SynthesisError } from '../local/template/assembly.ts';
+import { TemplateError } from '../local/template/template.ts';
 import { UsageError } from './errors.ts';
 import { PushError, postDocument } from './push.ts';
 
@@ -331,7 +331,8 @@ async function parseLocalArgs(args: string[]): Promise<LocalArgs> {
       throw new UsageError(`--secrets ${values.secrets}: ${(error as Error).message}`);
     }
     const file = SecretsFileSchema.safeParse(parsed);
-    if (!file.success) throw new UsageError(`--secrets ${values.secrets}: expected { "secret-name": value, … }`);
+    if (!file.success)
+      throw new UsageError(`--secrets ${values.secrets}: expected { "secret-name": value, … }`);
     secrets = Object.fromEntries(
       Object.entries(file.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
     );

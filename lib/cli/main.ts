@@ -28,6 +28,12 @@ const COMMANDS: Record<string, Command> = {
       'cti-ingest local [--once] [--port 3000] [--api-key KEY] [--profile P] [--feeds FILE] [--template DIR] [-c key=value]… [--data-dir DIR] [--endpoint URL] [--secrets FILE] [--pull-now] [--timeout SECONDS]',
     run: async () => (await import('./local.ts')).runLocal,
   },
+  keys: {
+    summary: 'create, rotate, revoke and list API keys of a deployed stack or a local runtime (operator key)',
+    usage:
+      'cti-ingest keys create|rotate|revoke|list --endpoint URL --api-key OPERATOR_KEY [--feed ID]… [--role provider|reader|operator] [--tlp LEVEL] [--key-id ID]',
+    run: async () => (await import('./keys.ts')).runKeys,
+  },
   push: {
     summary: 'push documents to the ingest API, the content type from each file format',
     usage: 'cti-ingest push FILE… --endpoint URL --api-key KEY [--feed ID]',

@@ -138,9 +138,12 @@ export interface StackRuntime {
   functions: ReadonlyMap<string, FunctionHost>;
   stateMachines: readonly LocalStateMachine[];
   metrics: PublishedMetric[];
-  /** The physical name, URL or ARN a resource has locally (Ref), found by a segment of its CDK path. */
+  /**
+   * The physical name, URL or ARN a data store has locally (its Ref), by its CDK construct path under the
+   * stack (`FeedsTable`, `RawArchiveBucket/Bucket` where one construct holds several).
+   */
   physical(constructPath: string): string;
-  /** A function, found by a segment of its CDK path (`ExtractFunction`). */
+  /** A function, by its CDK construct path under the stack (`ExtractFunction`). */
   function(constructPath: string): FunctionHost;
   /** Messages waiting in every dead-letter queue and on-failure destination. */
   dlqDepth(): Promise<number>;
@@ -383,16 +386,18 @@ export async function startStackRuntime(options: StackRuntimeOptions): Promise<S
     scheduler.start(options.pullNow ?? false);
 
     const dlqs = deadLetterQueues(template, resolver, queues);
-    const byPath = (fragment: string): string => {
-      const matches = Object.entries(template.Resources).filter(([, r]) =>
-        String(r.Metadata?.['aws:cdk:path'] ?? '').includes(`/${fragment}/`),
-      );
-      const primary = matches.find(
+    const byPath = (fragment: string, types: readonly string[]): string => {
+      const matches = Object.entries(template.Resources).filter(
         ([, r]) =>
-          r.Type !== 'AWS::IAM::Role' && r.Type !== 'AWS::IAM::Policy' && r.Type !== 'AWS::Logs::LogGroup',
+          types.includes(r.Type) && `${String(r.Metadata?.['aws:cdk:path'] ?? '')}`.includes(`/${fragment}/`),
       );
-      if (!primary) throw new TemplateError(`no resource of ${stackName} under ${fragment}`);
-      return primary[0];
+      const exact = matches.filter(([, r]) => r.Metadata?.['aws:cdk:path'] === `${stackName}/${fragment}/Resource`);
+      const chosen = matches.length === 1 ? matches : exact;
+      if (chosen.length !== 1)
+        throw new TemplateError(
+          `${stackName}: ${matches.length === 0 ? 'no' : 'more than one'} resource under ${fragment}${matches.length > 1 ? ` (${matches.map(([id]) => id).join(', ')})` : ''}`,
+        );
+      return (chosen[0] as [string, Resource])[0];
     };
     return {
       url: server.url,

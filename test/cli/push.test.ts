@@ -1,27 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../lib/cli/errors.ts';
 import { PushError, postDocument, runPush } from '../../lib/cli/push.ts';
-import { TOPOLOGY } from '../../lib/infra/topology.ts';
-import { type HttpApi, startHttpApi } from '../../lib/local/http.ts';
+import { type HttpApi, startHttpApi } from '../../lib/local/api-gateway/http.ts';
 
 const received: { contentType: string | undefined; feedId: string | undefined }[] = [];
 let api: HttpApi;
 
 beforeAll(async () => {
   api = await startHttpApi({
-    routes: TOPOLOGY.api.routes,
+    routes: [
+      {
+        method: 'POST',
+        path: '/feeds/{feedId}/documents',
+        invoke: async (event) => {
+          const e = event as { headers: Record<string, string>; pathParameters: Record<string, string> };
+          if (e.headers['x-api-key'] !== 'good-key')
+            return { statusCode: 403, body: JSON.stringify({ error: 'API key not valid for this feed' }) };
+          received.push({ contentType: e.headers['content-type'], feedId: e.pathParameters['feedId'] });
+          return { statusCode: 202, body: JSON.stringify({ documentId: `doc-${received.length}` }) };
+        },
+      },
+    ],
     maxPayloadBytes: 1024,
     port: 0,
     log: () => {},
-    functions: {
-      ingestApi: async (event) => {
-        const e = event as { headers: Record<string, string>; pathParameters: Record<string, string> };
-        if (e.headers['x-api-key'] !== 'good-key')
-          return { statusCode: 403, body: JSON.stringify({ error: 'API key not valid for this feed' }) };
-        received.push({ contentType: e.headers['content-type'], feedId: e.pathParameters['feedId'] });
-        return { statusCode: 202, body: JSON.stringify({ documentId: `doc-${received.length}` }) };
-      },
-    },
   });
 });
 afterAll(async () => {

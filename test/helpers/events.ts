@@ -6,7 +6,7 @@ import type {
   SQSEvent,
   SQSRecord,
 } from 'aws-lambda';
-import { anonymousIdentity } from '../../lib/local/http.ts';
+import { anonymousIdentity } from '../../lib/local/api-gateway/http.ts';
 
 /**
  * Factories for the event shapes Lambda delivers, as the local pollers and HTTP API build them

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { destroyClients, type LocalClients, localClients } from '../../lib/local/clients.ts';
-import { type Emulators, startEmulators } from '../../lib/local/emulators.ts';
+import { type Emulators, startEmulators } from '../../lib/local/emulators/processes.ts';
+import { createQueue, createStream } from '../../lib/local/provision/data-stores.ts';
 
 /** Emulators and clients for one test file (each file runs in its own process). */
 export interface TestEmulators {
@@ -70,4 +71,38 @@ export function failNextCalls(client: unknown, commandName: string, times = 1): 
     { step: 'initialize', name: `fail-${commandName}-${randomUUID()}` },
   );
   return state;
+}
+
+/** A queue and its DLQ (redrive after `maxReceiveCount`), made by the runtime's own provisioning code. */
+export async function testQueue(
+  clients: LocalClients,
+  name: string,
+  options: { visibilityTimeoutSeconds: number; maxReceiveCount: number; fifo?: boolean },
+): Promise<{ url: string; arn: string; dlqUrl: string; dlqArn: string }> {
+  const context = { clients, region: 'us-east-1', accountId: '000000000000' };
+  const suffix = options.fifo ? '.fifo' : '';
+  const fifo = options.fifo ? { FifoQueue: true } : {};
+  const dlq = await createQueue(context, 'Dlq', `${name}-dlq${suffix}`, fifo);
+  const queue = await createQueue(context, 'Queue', `${name}${suffix}`, {
+    ...fifo,
+    VisibilityTimeout: options.visibilityTimeoutSeconds,
+    RedrivePolicy: { deadLetterTargetArn: dlq.settings.arn, maxReceiveCount: options.maxReceiveCount },
+  });
+  return {
+    url: queue.settings.url,
+    arn: queue.settings.arn,
+    dlqUrl: dlq.settings.url,
+    dlqArn: dlq.settings.arn,
+  };
+}
+
+/** A stream of `shards` shards, made by the runtime's own provisioning code. */
+export async function testStream(
+  clients: LocalClients,
+  name: string,
+  shards: number,
+): Promise<{ name: string; arn: string }> {
+  const context = { clients, region: 'us-east-1', accountId: '000000000000' };
+  const identity = await createStream(context, 'Stream', name, { ShardCount: shards }, shards);
+  return { name: identity.ref, arn: identity.attributes['Arn'] ?? '' };
 }

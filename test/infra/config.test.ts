@@ -4,19 +4,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  applyOverrides,
   ConfigError,
   configFromContext,
   loadFeeds,
   PROFILE_NAMES,
   PROFILES,
+  type Profile,
   ProfileSchema,
   parseFeeds,
+  parseFeedsDocument,
   pullFeeds,
   resolveProfile,
 } from '../../lib/infra/config.ts';
 import { FEEDS_FILE, REPO_ROOT } from './stack-fixture.ts';
 
-const context = (values: Record<string, unknown>) => (key: string) => values[key];
+const context = (values: Record<string, unknown>) => values;
 
 describe('resolveProfile', () => {
   it('defaults to standard', () => {
@@ -60,7 +63,7 @@ describe('resolveProfile', () => {
 
 describe('parseFeeds', () => {
   it('reads the example deploy feeds (YAML)', () => {
-    const feeds = loadFeeds(FEEDS_FILE);
+    const { feeds } = loadFeeds(FEEDS_FILE);
     expect(feeds.map((f) => f.id)).toContain('mitre-attack-taxii');
     expect(
       pullFeeds(feeds)
@@ -83,7 +86,7 @@ describe('parseFeeds', () => {
       'feeds: [{ id: ok-feed, format: stix, transport: taxii, url: "https://x.example/", schedule: "every hour" }]',
       'feeds.0.schedule',
     ],
-    ['{ notFeeds: [] }', 'expected { feeds: [...] }'],
+    ['{ notFeeds: [] }', 'expected { feeds: [...], ruleSets?: {...} }'],
     ['feeds: [ {', 'not JSON or YAML'],
   ])('fails on %s naming %s', (text, key) => {
     expect(() => parseFeeds(text, 'f.yaml')).toThrow(key);
@@ -91,6 +94,57 @@ describe('parseFeeds', () => {
 
   it('names the file it cannot read', () => {
     expect(() => loadFeeds('/nonexistent/feeds.yaml')).toThrow('feeds: cannot read /nonexistent/feeds.yaml');
+  });
+});
+
+describe('parseFeedsDocument', () => {
+  it('reads named rule sets beside the feeds', () => {
+    // Act
+    const doc = parseFeedsDocument(
+      'ruleSets: { checked: { failureAction: quarantine, rules: [{ kind: required, fields: [source] }] } }\nfeeds: [{ id: soc-push, format: stix, ruleSet: checked }]',
+    );
+    // Assess
+    expect(doc.ruleSets['checked']).toMatchObject({ failureAction: 'quarantine' });
+    expect(doc.feeds[0]?.ruleSet).toBe('checked');
+  });
+
+  it('names a rule set name that is not one', () => {
+    expect(() => parseFeedsDocument('ruleSets: { "bad name": {} }\nfeeds: []', 'f.yaml')).toThrow(
+      /f\.yaml: .*ruleSets\.bad name/,
+    );
+  });
+});
+
+describe('applyOverrides', () => {
+  it.each([
+    ['sqs.batchSize', '3', (p: Profile) => p.sqs.batchSize, 3],
+    ['kinesis.parallelizationFactor', 7, (p: Profile) => p.kinesis.parallelizationFactor, 7],
+    ['thresholds.errorRatePercent', '2.5', (p: Profile) => p.thresholds.errorRatePercent, 2.5],
+    ['api.waf', 'true', (p: Profile) => p.api.waf, true],
+  ])('sets %s from context (%s)', (key, value, read, expected) => {
+    // Act
+    const profile = applyOverrides(PROFILES.standard, { [key]: value });
+    // Assess
+    expect(read(profile)).toBe(expected);
+    expect(read(PROFILES.standard)).not.toBe(expected);
+  });
+
+  it.each([
+    ['sqs.batchSize', 'many', /sqs\.batchSize: expected a number/],
+    ['sqs.batchSize', '0', /profiles\.standard\.sqs\.batchSize/],
+    ['api.waf', 'yes', /api\.waf: expected true or false/],
+    ['sqs.nothing.deeper', '1', /sqs\.nothing\.deeper: unknown profile setting/],
+  ])('refuses %s=%s naming the key', (key, value, message) => {
+    expect(() => applyOverrides(PROFILES.standard, { [key]: value })).toThrow(message);
+  });
+
+  it('leaves other context keys alone (feature flags, profile, feeds)', () => {
+    const profile = applyOverrides(PROFILES.secure, {
+      '@aws-cdk/core:newStyleStackSynthesis': true,
+      profile: 'secure',
+      feeds: 'x.yaml',
+    });
+    expect(profile).toEqual(PROFILES.secure);
   });
 });
 

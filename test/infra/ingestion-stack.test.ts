@@ -5,6 +5,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
+import { PUBLIC_ROUTES, ROUTE_ACCESS } from '../../functions/domain/access.ts';
 import { PROFILE_NAMES, PROFILES } from '../../lib/infra/config.ts';
 import {
   type AslDefinition,
@@ -178,7 +179,6 @@ describe('IngestionStack: functions and event sources', () => {
       expect(env, id).toMatchObject({
         POWERTOOLS_METRICS_NAMESPACE: 'cti-ingest',
         CTI_KEY_PROVIDER: 'kms',
-        CTI_LOCAL_MODE: 'false',
         CTI_AUDIT_LEVEL: PROFILES.standard.auditLevel,
         CTI_DEDUP_WINDOW_HOURS: String(PROFILES.standard.dedupWindowHours),
         CTI_LOAD_MESSAGE_GROUPS: String(PROFILES.standard.loadMessageGroups),
@@ -295,8 +295,8 @@ describe('IngestionStack: least privilege', () => {
   });
 
   it('lets feed-pull read exactly the secrets the feed configuration names', () => {
-    const secretStatements = statements.filter(([, s]) =>
-      actionsOf(s).includes('secretsmanager:GetSecretValue'),
+    const secretStatements = statements.filter(
+      ([id, s]) => id.startsWith('FeedPull') && actionsOf(s).includes('secretsmanager:GetSecretValue'),
     );
     expect(secretStatements).toHaveLength(1);
     expect(JSON.stringify(secretStatements[0]?.[1]['Resource'])).toContain(
@@ -310,16 +310,51 @@ describe('IngestionStack: API', () => {
     ([, m]) => m.Properties['HttpMethod'] !== 'OPTIONS',
   );
 
-  it('has every topology route and requires an API key on each route marked api-key', () => {
+  it('has every topology route, each marked key behind the one Lambda REQUEST authorizer', () => {
     expect(methods).toHaveLength(TOPOLOGY.api.routes.length);
-    const keyed = methods.filter(([, m]) => m.Properties['ApiKeyRequired'] === true);
-    expect(keyed).toHaveLength(TOPOLOGY.api.routes.filter((r) => r.auth === 'api-key').length);
+    const [[authorizerId, authorizer] = []] = resourcesOf(template, 'AWS::ApiGateway::Authorizer');
+    expect(authorizer?.Properties).toMatchObject({
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.x-api-key',
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    const custom = methods.filter(([, m]) => m.Properties['AuthorizationType'] === 'CUSTOM');
+    expect(custom).toHaveLength(TOPOLOGY.api.routes.filter((r) => r.auth === 'key').length);
+    for (const [id, method] of custom)
+      expect(refersTo(method.Properties['AuthorizerId'], authorizerId ?? '-'), id).toBe(true);
+    const open = methods.filter(([, m]) => m.Properties['AuthorizationType'] === 'NONE');
+    expect(open.map(([, m]) => m.Properties['HttpMethod'])).toEqual(['GET']);
+    expect(methods.every(([, m]) => m.Properties['ApiKeyRequired'] !== true)).toBe(true);
   });
 
-  it('requires an API key on every write route', () => {
-    const writes = methods.filter(([, m]) => m.Properties['HttpMethod'] !== 'GET');
-    expect(writes.length).toBeGreaterThan(0);
-    for (const [id, method] of writes) expect(method.Properties['ApiKeyRequired'], id).toBe(true);
+  it('ties every route to an access rule, and every access rule to a route', () => {
+    const routes = TOPOLOGY.api.routes.map((r) => `${r.method} ${r.path}`).sort();
+    const rules = [...ROUTE_ACCESS, ...PUBLIC_ROUTES].map((r) => `${r.method} ${r.path}`).sort();
+    expect(routes).toEqual(rules);
+    for (const route of TOPOLOGY.api.routes)
+      expect(route.auth === 'none', `${route.method} ${route.path}`).toBe(
+        PUBLIC_ROUTES.some((p) => p.method === route.method && p.path === route.path),
+      );
+  });
+
+  it.each([
+    ['UNAUTHORIZED', '401', 'missing API key'],
+    ['ACCESS_DENIED', '403', 'API key not valid'],
+    ['MISSING_AUTHENTICATION_TOKEN', '404', 'no such route'],
+    ['REQUEST_TOO_LARGE', '413', 'larger than 10485760 bytes'],
+  ])('answers API Gateway %s with %s and a JSON error', (type, status, text) => {
+    const [[, response] = []] = resourcesOf(template, 'AWS::ApiGateway::GatewayResponse').filter(
+      ([, r]) => r.Properties['ResponseType'] === type,
+    );
+    expect(response?.Properties['StatusCode']).toBe(status);
+    const body =
+      (response?.Properties['ResponseTemplates'] as Record<string, string>)['application/json'] ?? '';
+    expect(JSON.parse(body)).toEqual({ error: expect.stringContaining(text) });
+  });
+
+  it('keeps no API Gateway API keys or usage plans: keys are hashed in the ApiKeys table', () => {
+    expect(resourcesOf(template, 'AWS::ApiGateway::ApiKey')).toEqual([]);
+    expect(resourcesOf(template, 'AWS::ApiGateway::UsagePlan')).toEqual([]);
   });
 
   it('validates requests, logs access as JSON, traces, and has no CORS preflight', () => {
@@ -338,25 +373,59 @@ describe('IngestionStack: API', () => {
     ).toEqual([]);
   });
 
-  it('gives each push feed and the operators an API key and a usage plan with the profile throttle and quota', () => {
-    const plans = resourcesOf(template, 'AWS::ApiGateway::UsagePlan');
-    expect(plans).toHaveLength(2);
-    for (const [id, plan] of plans) {
-      expect(plan.Properties['Throttle'], id).toEqual({
-        RateLimit: PROFILES.standard.api.throttleRateLimit,
-        BurstLimit: PROFILES.standard.api.throttleBurstLimit,
-      });
-      expect(plan.Properties['Quota'], id).toEqual({
-        Limit: PROFILES.standard.api.quotaPerDay,
-        Period: 'DAY',
-      });
-    }
-    expect(resourcesOf(template, 'AWS::ApiGateway::ApiKey')).toHaveLength(2);
-    expect(resourcesOf(template, 'AWS::ApiGateway::UsagePlanKey')).toHaveLength(2);
+  it('throttles the stage from the profile', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          ThrottlingRateLimit: PROFILES.standard.api.throttleRateLimit * 10,
+          ThrottlingBurstLimit: PROFILES.standard.api.throttleBurstLimit * 10,
+        }),
+      ]),
+    });
   });
 
   it('treats every media type as binary so the archive keeps the exact bytes', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: ['*/*'] });
+  });
+});
+
+describe('IngestionStack: provisioning at deploy', () => {
+  it('writes the feeds file and its rule sets through one custom resource, with the operator key secret', () => {
+    // Prepare
+    const [[, resource] = []] = resourcesOf(template, 'Custom::CtiProvisioning');
+    const [[secretId] = []] = resourcesOf(template, 'AWS::SecretsManager::Secret');
+    // Act
+    const doc = JSON.parse(String(resource?.Properties['FeedsDocument'])) as { feeds: { id: string }[] };
+    // Assess
+    expect(doc.feeds.map((f) => f.id)).toContain('mitre-attack-taxii');
+    expect(refersTo(resource?.Properties['OperatorKeySecretArn'], secretId ?? '-')).toBe(true);
+    const provision = resourcesOf(template, 'AWS::Lambda::Function').find(([id]) =>
+      id.startsWith('ProvisionFunction'),
+    );
+    expect(refersTo(resource?.Properties['ServiceToken'], provision?.[0] ?? '-')).toBe(true);
+  });
+
+  it('generates the operator key into a KMS-encrypted secret and outputs where it is', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 48, ExcludePunctuation: true }),
+      KmsKeyId: Match.anyValue(),
+    });
+    const [[, secret] = []] = resourcesOf(template, 'AWS::SecretsManager::Secret');
+    expect(refersToKey(secret?.Properties['KmsKeyId'])).toBe(true);
+    expect(template.findOutputs('OperatorKeySecretArn')).not.toEqual({});
+  });
+
+  it('lets only the provisioning read, and the admin API rewrite, the operator key secret', () => {
+    const policies = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) =>
+      JSON.stringify(p.Properties['PolicyDocument']).includes('secretsmanager:GetSecretValue'),
+    );
+    const writers = policies.filter(([, p]) =>
+      JSON.stringify(p.Properties['PolicyDocument']).includes('secretsmanager:PutSecretValue'),
+    );
+    expect(policies.map(([id]) => id.replace(/Access.*/, '')).sort()).toEqual(
+      expect.arrayContaining(['AdminApiFunction', 'ProvisionFunction']),
+    );
+    expect(writers.map(([id]) => id.replace(/Access.*/, ''))).toEqual(['AdminApiFunction']);
   });
 });
 

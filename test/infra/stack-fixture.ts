@@ -37,9 +37,16 @@ export interface Synthesized {
 
 const cache = new Map<string, Synthesized>();
 
-/** The stack for a profile (with the example feeds unless `feeds` is null), synthesized once. */
-export function synth(profile: ProfileName, feeds: string | null = FEEDS_FILE): Synthesized {
-  const key = `${profile}:${feeds}`;
+/**
+ * The stack for a profile (with the example feeds unless `feeds` is null, and any other context),
+ * synthesized once.
+ */
+export function synth(
+  profile: ProfileName,
+  feeds: string | null = FEEDS_FILE,
+  extra: Record<string, unknown> = {},
+): Synthesized {
+  const key = `${profile}:${feeds}:${JSON.stringify(extra)}`;
   const cached = cache.get(key);
   if (cached) return cached;
   const app = new App({
@@ -47,9 +54,9 @@ export function synth(profile: ProfileName, feeds: string | null = FEEDS_FILE): 
     // The built-in CloudFormation schema validation takes ~30 s per synth; `cdk synth` still runs it.
     builtinCloudFormationValidation: false,
   });
-  const context: Record<string, string> = { profile, ...(feeds ? { feeds } : {}) };
+  const context: Record<string, unknown> = { profile, ...(feeds ? { feeds } : {}), ...extra };
   const stack = new IngestionStack(app, 'CtiIngest', {
-    config: configFromContext((k) => context[k]),
+    config: configFromContext(context),
     projectRoot: stubProjectRoot(),
   });
   const result = { app, stack, template: Template.fromStack(stack) };

@@ -2,14 +2,19 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import type { Endpoints } from '../../lib/local/emulators.ts';
-import type { LocalResources } from '../../lib/local/resources.ts';
+import type { Endpoints } from '../../lib/local/emulators/processes.ts';
+
+/** Physical names of the stack's resources the tests read behind the API. */
+export interface PipelineResources {
+  tables: { quarantine: string; documentLedger: string; feeds: string; indicators: string };
+  buckets: { rawArchive: string };
+}
 
 export interface PipelineInfo {
   url: string;
   apiKey: string;
   endpoints: Endpoints;
-  resources: LocalResources;
+  resources: PipelineResources;
 }
 
 declare module 'vitest' {

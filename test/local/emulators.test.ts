@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/local-emulators.ts';
 
-const EMULATORS = fileURLToPath(new URL('../../lib/local/emulators.ts', import.meta.url));
+const EMULATORS = fileURLToPath(new URL('../../lib/local/emulators/processes.ts', import.meta.url));
 
 const alive = (pid: number): boolean => {
   try {

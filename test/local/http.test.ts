@@ -1,41 +1,93 @@
 import { request } from 'node:http';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOPOLOGY } from '../../lib/infra/topology.ts';
+import { LocalAuthorizer } from '../../lib/local/api-gateway/authorizer.ts';
 import {
   assertPortFree,
   type HttpApi,
+  type LocalRoute,
   matchRoute,
   PortInUseError,
   startHttpApi,
-} from '../../lib/local/http.ts';
+} from '../../lib/local/api-gateway/http.ts';
+import type { Invoke } from '../../lib/local/lambda/function-host.ts';
 
 const MAX = 1024;
 const events: APIGatewayProxyEvent[] = [];
+const authorizerEvents: { methodArn: string; headers: Record<string, string> }[] = [];
 let api: HttpApi;
+
+const ingest: Invoke = async (event) => {
+  events.push(event as APIGatewayProxyEvent);
+  return { statusCode: 202, headers: { 'content-type': 'application/json' }, body: '{"documentId":"d-1"}' };
+};
+const query: Invoke = async (event) => {
+  const e = event as APIGatewayProxyEvent;
+  events.push(e);
+  if (e.path === '/metrics') throw new Error('handler crashed');
+  if (e.path === '/status/feeds') return { nonsense: true };
+  return { statusCode: 200, body: JSON.stringify({ path: e.path }) };
+};
+/** A toy REQUEST authorizer: key 'good' may read and push to feed f, key 'reader' may only read. */
+const authorizer = new LocalAuthorizer(
+  {
+    logicalId: 'A',
+    type: 'REQUEST',
+    functionLogicalId: 'F',
+    identitySources: ['method.request.header.x-api-key'],
+    ttlSeconds: 0,
+  },
+  async (event) => {
+    const e = event as { methodArn: string; headers: Record<string, string> };
+    authorizerEvents.push(e);
+    const key = Object.entries(e.headers).find(([k]) => k.toLowerCase() === 'x-api-key')?.[1];
+    if (key === 'boom') throw new Error('authorizer crashed');
+    const base = e.methodArn.slice(0, e.methodArn.indexOf('/v1/') + 3);
+    const resources = key === 'good' ? [`${base}/*/*`] : key === 'reader' ? [`${base}/GET/*`] : [];
+    return {
+      principalId: key ?? 'none',
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Action: 'execute-api:Invoke',
+            Effect: resources.length ? 'Allow' : 'Deny',
+            Resource: resources.length ? resources : [`${base}/*`],
+          },
+        ],
+      },
+      context: { role: key === 'good' ? 'operator' : 'reader' },
+    };
+  },
+);
+const ROUTES: LocalRoute[] = [
+  { method: 'POST', path: '/feeds/{feedId}/documents', invoke: ingest },
+  { method: 'GET', path: '/health', invoke: query },
+  { method: 'GET', path: '/indicators', invoke: query },
+  { method: 'GET', path: '/status/pipelines', invoke: query },
+  { method: 'GET', path: '/status/feeds', invoke: query },
+  { method: 'GET', path: '/metrics', invoke: query },
+  {
+    method: 'POST',
+    path: '/secured/{id}',
+    invoke: ingest,
+    authorizer,
+    requiredParameters: ['method.request.header.Content-Type'],
+  },
+];
 
 beforeAll(async () => {
   api = await startHttpApi({
-    routes: TOPOLOGY.api.routes,
+    routes: ROUTES,
     maxPayloadBytes: MAX,
     port: 0,
+    stage: 'v1',
     log: () => {},
-    functions: {
-      ingestApi: async (event) => {
-        events.push(event as APIGatewayProxyEvent);
-        return {
-          statusCode: 202,
-          headers: { 'content-type': 'application/json' },
-          body: '{"documentId":"d-1"}',
-        };
-      },
-      queryApi: async (event) => {
-        const e = event as APIGatewayProxyEvent;
-        events.push(e);
-        if (e.path === '/metrics') throw new Error('handler crashed');
-        if (e.path === '/status/feeds') return { nonsense: true };
-        return { statusCode: 200, body: JSON.stringify({ path: e.path }) };
-      },
+    gatewayResponses: {
+      MISSING_AUTHENTICATION_TOKEN: { statusCode: 404, template: '{"error":"no such route"}' },
+      UNAUTHORIZED: { statusCode: 401, template: '{"error":"missing API key"}' },
+      DEFAULT_4XX: { template: '{"error":$context.error.messageString}' },
+      DEFAULT_5XX: { template: '{"error":$context.error.messageString}' },
     },
   });
 });
@@ -65,7 +117,7 @@ describe('startHttpApi', () => {
       pathParameters: { feedId: 'my feed' },
       queryStringParameters: { dry: '1' },
       isBase64Encoded: true,
-      requestContext: { resourcePath: '/feeds/{feedId}/documents', stage: 'local' },
+      requestContext: { resourcePath: '/feeds/{feedId}/documents', stage: 'v1' },
     });
     expect(Buffer.from(event?.body ?? '', 'base64')).toEqual(body);
     expect(event?.headers['X-Api-Key']).toBe('k');
@@ -83,17 +135,20 @@ describe('startHttpApi', () => {
 
   it.each([
     ['GET', '/nowhere', 404],
-    ['GET', '/feeds/x/documents', 405],
-    ['DELETE', '/indicators', 405],
+    ['GET', '/feeds/x/documents', 404],
+    ['DELETE', '/indicators', 404],
     ['GET', '/metrics', 502],
     ['GET', '/status/feeds', 502],
-  ])('answers %s %s with %i and a JSON error', async (method, path, status) => {
-    // Act
-    const response = await fetch(`${api.url}${path}`, { method });
-    // Assess
-    expect(response.status).toBe(status);
-    expect(await response.json()).toHaveProperty('error');
-  });
+  ])(
+    'answers %s %s with %i and a JSON error, shaped by the gateway responses',
+    async (method, path, status) => {
+      // Act
+      const response = await fetch(`${api.url}${path}`, { method });
+      // Assess
+      expect(response.status).toBe(status);
+      expect(await response.json()).toHaveProperty('error');
+    },
+  );
 
   it('refuses a body over the limit with 413 before invoking the function', async () => {
     // Prepare
@@ -139,10 +194,67 @@ describe('startHttpApi', () => {
 
   it('says clearly when its port is taken', async () => {
     // Act
-    const attempt = startHttpApi({ routes: [], maxPayloadBytes: MAX, port: api.port, functions: {} });
+    const attempt = startHttpApi({ routes: [], maxPayloadBytes: MAX, port: api.port });
     // Assess
     await expect(attempt).rejects.toThrow(PortInUseError);
     await expect(attempt).rejects.toThrow(/port is taken/);
+  });
+});
+
+describe('startHttpApi with a Lambda authorizer', () => {
+  const post = (
+    key: string | undefined,
+    headers: Record<string, string> = { 'content-type': 'text/plain' },
+  ) =>
+    fetch(`${api.url}/secured/x`, {
+      method: 'POST',
+      headers: { ...headers, ...(key ? { 'x-api-key': key } : {}) },
+      body: Buffer.from('x'),
+    });
+
+  it('answers 401 without calling the authorizer when the identity source is missing', async () => {
+    // Prepare
+    const before = authorizerEvents.length;
+    // Act
+    const response = await post(undefined);
+    // Assess
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ error: 'missing API key' });
+    expect(authorizerEvents.length).toBe(before);
+  });
+
+  it('passes an allowed caller on with the authorizer context in requestContext.authorizer', async () => {
+    // Act
+    const response = await post('good');
+    // Assess
+    expect(response.status).toBe(202);
+    expect(last()?.requestContext.authorizer).toMatchObject({ role: 'operator', principalId: 'good' });
+    expect(authorizerEvents.at(-1)?.methodArn).toBe(
+      'arn:aws:execute-api:us-east-1:000000000000:local/v1/POST/secured/x',
+    );
+  });
+
+  it.each([
+    ['a denied key', 'bad', 403],
+    ['a key whose policy does not cover the route', 'reader', 403],
+    ['an authorizer that fails', 'boom', 500],
+  ])('refuses %s (key %s) with %i', async (_why, key, status) => {
+    // Prepare
+    const before = events.length;
+    // Act
+    const response = await post(key);
+    // Assess
+    expect(response.status).toBe(status);
+    expect(await response.json()).toHaveProperty('error');
+    expect(events.length).toBe(before);
+  });
+
+  it('answers 400 naming a required header the request lacks', async () => {
+    // Act
+    const response = await post('good', {});
+    // Assess
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'Missing required request parameters: [Content-Type]' });
   });
 });
 
@@ -152,12 +264,12 @@ describe('matchRoute', () => {
     ['GET', '/health/', '/health'],
     ['GET', '/status/pipelines', '/status/pipelines'],
   ])('matches %s %s to %s', (method, path, expected) => {
-    const match = matchRoute(TOPOLOGY.api.routes, method, path);
-    expect(typeof match === 'object' ? match.route.path : match).toBe(expected);
+    const match = matchRoute(ROUTES, method, path);
+    expect(match?.route.path).toBe(expected);
   });
 
   it('does not match an empty path parameter', () => {
-    expect(matchRoute(TOPOLOGY.api.routes, 'POST', '/feeds//documents')).toBeUndefined();
+    expect(matchRoute(ROUTES, 'POST', '/feeds//documents')).toBeUndefined();
   });
 });
 

@@ -5,12 +5,12 @@ import {
   type KinesisFailure,
   KinesisPoller,
   type KinesisPollerOptions,
-} from '../../lib/local/kinesis-poller.ts';
-import { createStream } from '../../lib/local/resources.ts';
+} from '../../lib/local/event-sources/kinesis-poller.ts';
 import {
   failNextCalls,
   startTestEmulators,
   type TestEmulators,
+  testStream,
   uniqueKey,
   waitFor,
 } from '../helpers/local-emulators.ts';
@@ -35,6 +35,7 @@ const TRIGGER: KinesisPollerOptions['trigger'] = {
   retryAttempts: 2,
   maxRecordAgeSeconds: 3600,
   startingPosition: 'TRIM_HORIZON',
+  reportBatchItemFailures: true,
 };
 
 const text = (r: KinesisStreamRecord): string => Buffer.from(r.kinesis.data, 'base64').toString('utf8');
@@ -45,7 +46,7 @@ async function setUp(
   handler: (event: KinesisStreamEvent) => unknown,
   trigger: Partial<KinesisPollerOptions['trigger']> = {},
 ) {
-  const stream = await createStream(env.clients.kinesis, uniqueKey('s'), 1);
+  const stream = await testStream(env.clients, uniqueKey('s'), 1);
   for (const payload of payloads)
     await env.clients.kinesis.send(
       new PutRecordCommand({ StreamName: stream.name, PartitionKey: 'k', Data: Buffer.from(payload) }),

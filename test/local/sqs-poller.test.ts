@@ -5,12 +5,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createQueue } from '../../lib/local/resources.ts';
-import { SqsPoller, type SqsPollerOptions } from '../../lib/local/sqs-poller.ts';
+import { SqsPoller, type SqsPollerOptions } from '../../lib/local/event-sources/sqs-poller.ts';
 import {
   failNextCalls,
   startTestEmulators,
   type TestEmulators,
+  testQueue,
   uniqueKey,
   waitFor,
 } from '../helpers/local-emulators.ts';
@@ -34,11 +34,9 @@ async function setUp(
   handler: (event: SQSEvent) => unknown,
   overrides: Partial<SqsPollerOptions> = {},
 ) {
-  const queue = await createQueue(env.clients.sqs, uniqueKey('q'), {
+  const queue = await testQueue(env.clients, uniqueKey('q'), {
     visibilityTimeoutSeconds: 30,
     maxReceiveCount: 3,
-    retentionSeconds: 3600,
-    dlqRetentionSeconds: 3600,
   });
   for (let i = 0; i < bodies.length; i += 10) {
     await env.clients.sqs.send(

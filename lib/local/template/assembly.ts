@@ -109,8 +109,13 @@ export async function synthesize(options: SynthesizeOptions): Promise<string> {
     await rm(building, { recursive: true, force: true });
     throw new SynthesisError(`cdk synth failed (exit ${code}):\n${output.trim()}`);
   }
-  await rm(target, { recursive: true, force: true });
-  await rename(building, target);
+  try {
+    await rename(building, target);
+  } catch (error) {
+    // Another process synthesized the same inputs meanwhile (parallel test projects): use theirs.
+    await rm(building, { recursive: true, force: true });
+    if (!existsSync(join(target, 'manifest.json'))) throw error;
+  }
   await prune(options.cacheDir, hash);
   return target;
 }
