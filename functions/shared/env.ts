@@ -7,15 +7,9 @@ import { describeZodError } from '../domain/feed-config.ts';
  * a test checks that each schema asks only for variables the topology provides to that function.
  */
 
-const flag = z
-  .enum(['true', 'false', '1', '0', ''])
-  .default('false')
-  .transform((v) => v === 'true' || v === '1');
-
 const BaseEnvSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   AWS_ENDPOINT_URL_S3: z.string().optional(),
-  CTI_LOCAL_MODE: flag,
   CTI_AUDIT_LEVEL: z.enum(['minimal', 'standard', 'comprehensive']).default('standard'),
   CTI_DEDUP_WINDOW_HOURS: z.coerce
     .number()

@@ -391,7 +391,9 @@ export async function startStackRuntime(options: StackRuntimeOptions): Promise<S
         ([, r]) =>
           types.includes(r.Type) && `${String(r.Metadata?.['aws:cdk:path'] ?? '')}`.includes(`/${fragment}/`),
       );
-      const exact = matches.filter(([, r]) => r.Metadata?.['aws:cdk:path'] === `${stackName}/${fragment}/Resource`);
+      const exact = matches.filter(
+        ([, r]) => r.Metadata?.['aws:cdk:path'] === `${stackName}/${fragment}/Resource`,
+      );
       const chosen = matches.length === 1 ? matches : exact;
       if (chosen.length !== 1)
         throw new TemplateError(
@@ -412,18 +414,10 @@ export async function startStackRuntime(options: StackRuntimeOptions): Promise<S
       stateMachines: machines,
       metrics,
       physical: (fragment) => {
-        const id = byPath(fragment);
+        const id = byPath(fragment, DATA_STORES);
         return resolver.resolveString({ Ref: id }, id);
       },
-      function: (fragment) => {
-        const found = [...functions.values()].find((f) =>
-          String(template.Resources[f.definition.logicalId]?.Metadata?.['aws:cdk:path'] ?? '').includes(
-            `/${fragment}/`,
-          ),
-        );
-        if (!found) throw new TemplateError(`no function of ${stackName} under ${fragment}`);
-        return found;
-      },
+      function: (fragment) => hostOf(functions, byPath(fragment, ['AWS::Lambda::Function'])),
       dlqDepth: async () => {
         const depths = await Promise.all(
           dlqs.map(async (url) => {
@@ -477,17 +471,16 @@ function dependencyOrder(template: Template): [string, Resource][] {
   return out;
 }
 
+const DATA_STORES = [
+  'AWS::DynamoDB::Table',
+  'AWS::SQS::Queue',
+  'AWS::Kinesis::Stream',
+  'AWS::S3::Bucket',
+  'AWS::SecretsManager::Secret',
+];
+
 function isDataStore(resource: Resource | undefined): boolean {
-  return (
-    resource !== undefined &&
-    [
-      'AWS::DynamoDB::Table',
-      'AWS::SQS::Queue',
-      'AWS::Kinesis::Stream',
-      'AWS::S3::Bucket',
-      'AWS::SecretsManager::Secret',
-    ].includes(resource.Type)
-  );
+  return resource !== undefined && DATA_STORES.includes(resource.Type);
 }
 
 /** Identities of resources that are not created on an emulator: names and ARNs as AWS would shape them. */

@@ -92,7 +92,13 @@ export async function synthesize(options: SynthesizeOptions): Promise<string> {
     app: string;
     context?: Record<string, unknown>;
   };
-  const context = { ...(cdkJson.context ?? {}), ...options.context };
+  // The CDK CLI adds these to every synth: construct paths and asset locations in resource metadata.
+  const context = {
+    'aws:cdk:enable-path-metadata': true,
+    'aws:cdk:enable-asset-metadata': true,
+    ...(cdkJson.context ?? {}),
+    ...options.context,
+  };
   const hash = await inputHash(options.root, context);
   const target = join(options.cacheDir, hash);
   if (existsSync(join(target, 'manifest.json'))) return target;
