@@ -348,7 +348,7 @@ describe('IngestionStack: API', () => {
     );
     expect(response?.Properties['StatusCode']).toBe(status);
     const body =
-      (response?.Properties['ResponseTemplates'] as Record<string, string>)['application/json'] ?? '';
+      ((response?.Properties['ResponseTemplates'] ?? {}) as Record<string, string>)['application/json'] ?? '';
     expect(JSON.parse(body)).toEqual({ error: expect.stringContaining(text) });
   });
 

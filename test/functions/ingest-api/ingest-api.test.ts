@@ -1,18 +1,26 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Caller } from '../../../functions/domain/access.ts';
 import { createIngestApiHandler, formatForContentType } from '../../../functions/ingest-api/ingest-api.ts';
-import { registerApiKey } from '../../../functions/shared/api-keys.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent, context, kinesisEventFrom } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
 
-const FEED_KEY = 'feed-key-123';
+const PROVIDER: Caller = {
+  keyId: 'k-acme',
+  role: 'provider',
+  tlp: 'clear',
+  feeds: ['acme-feed', 'paused-feed'],
+};
+const READER: Caller = { keyId: 'k-read', role: 'reader', tlp: 'green', feeds: [] };
 let aws: TestAws;
 
 beforeAll(async () => {
   aws = await startTestAws();
-  await registerApiKey(aws.doc, aws.tables.feeds, 'acme-feed', FEED_KEY);
+  await aws.doc.send(
+    new PutCommand({ TableName: aws.tables.feeds, Item: { feedId: 'paused-feed', enabled: false } }),
+  );
 });
 afterAll(async () => aws?.stop());
 
@@ -21,8 +29,10 @@ const post = (
   body: string | null,
   feedId = 'acme-feed',
   isBase64Encoded = false,
+  caller: Caller | null = PROVIDER,
 ) =>
   apiEvent({
+    ...(caller ? { caller } : {}),
     method: 'POST',
     resource: '/feeds/{feedId}/documents',
     path: `/feeds/${feedId}/documents`,
@@ -43,41 +53,50 @@ async function nothingWritten(): Promise<void> {
 describe('POST /feeds/{feedId}/documents', () => {
   const eleven = Buffer.alloc(11 * 1024 * 1024, 0x61).toString('base64');
   it.each([
-    { name: 'no key', status: 401, event: () => post({ 'content-type': 'text/plain' }, 'x') },
     {
-      name: 'wrong key',
+      name: 'no authorizer context',
+      status: 401,
+      event: () => post({ 'content-type': 'text/plain' }, 'x', 'acme-feed', false, null),
+    },
+    {
+      name: 'a reader',
       status: 403,
-      event: () => post({ 'x-api-key': 'nope', 'content-type': 'text/plain' }, 'x'),
+      event: () => post({ 'content-type': 'text/plain' }, 'x', 'acme-feed', false, READER),
     },
     {
       name: 'another feed',
       status: 403,
-      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'text/plain' }, 'x', 'other-feed'),
+      event: () => post({ 'content-type': 'text/plain' }, 'x', 'other-feed'),
+    },
+    {
+      name: 'a disabled feed',
+      status: 403,
+      event: () => post({ 'content-type': 'text/plain' }, 'x', 'paused-feed'),
     },
     {
       name: 'unknown type',
       status: 415,
-      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'image/png' }, 'x'),
+      event: () => post({ 'content-type': 'image/png' }, 'x'),
     },
-    { name: 'no type', status: 415, event: () => post({ 'x-api-key': FEED_KEY }, 'x') },
+    { name: 'no type', status: 415, event: () => post({}, 'x') },
     {
       name: '11 MiB',
       status: 413,
-      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'text/plain' }, eleven, 'acme-feed', true),
+      event: () => post({ 'content-type': 'text/plain' }, eleven, 'acme-feed', true),
     },
     {
       name: 'empty body',
       status: 400,
-      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'text/plain' }, ''),
+      event: () => post({ 'content-type': 'text/plain' }, ''),
     },
     {
       name: 'bad JSON',
       status: 400,
-      event: () => post({ 'x-api-key': FEED_KEY, 'content-type': 'application/json' }, '{"a":'),
+      event: () => post({ 'content-type': 'application/json' }, '{"a":'),
     },
   ])('answers $status for $name and writes nothing', async ({ status, event }) => {
     // Prepare
-    const handler = createIngestApiHandler(stageDeps(aws, { localMode: false }).ingest);
+    const handler = createIngestApiHandler(stageDeps(aws).ingest);
 
     // Act
     const res = await handler(event(), context);
@@ -90,11 +109,11 @@ describe('POST /feeds/{feedId}/documents', () => {
 
   it('accepts a document: archived, ledger entry processing, claim check on the stream → 202', async () => {
     // Prepare
-    const handler = createIngestApiHandler(stageDeps(aws, { localMode: false }).ingest);
+    const handler = createIngestApiHandler(stageDeps(aws).ingest);
 
     // Act
     const res = await handler(
-      post({ 'X-API-Key': FEED_KEY, 'Content-Type': 'text/plain; charset=utf-8' }, 'ioc 45.77.12.9'),
+      post({ 'Content-Type': 'text/plain; charset=utf-8' }, 'ioc 45.77.12.9'),
       context,
     );
 

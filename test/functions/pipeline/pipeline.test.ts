@@ -2,17 +2,18 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDedupHandler } from '../../../functions/dedup/dedup.ts';
+import type { Caller } from '../../../functions/domain/access.ts';
 import { createExtractHandler } from '../../../functions/extract/extract.ts';
 import { createIngestApiHandler } from '../../../functions/ingest-api/ingest-api.ts';
 import { createLoadHandler } from '../../../functions/load/load.ts';
 import { createQueryApiHandler } from '../../../functions/query-api/query-api.ts';
-import { registerApiKey } from '../../../functions/shared/api-keys.ts';
 import { createValidateHandler } from '../../../functions/validate/validate.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent, context, kinesisEventFrom, sqsEventFrom } from '../support/events.ts';
 import { type StageDeps, stageDeps } from '../support/pipeline.ts';
 
-const API_KEY = 'local-test-key';
+const OPERATOR: Caller = { keyId: 'k-op', role: 'operator', tlp: 'red', feeds: [] };
+const PROVIDER: Caller = { keyId: 'k-prov', role: 'provider', tlp: 'clear', feeds: [] };
 const MAX_RECEIVES = 5;
 
 let aws: TestAws;
@@ -27,7 +28,8 @@ async function push(feedId: string, body: string, contentType = 'text/plain'): P
       resource: '/feeds/{feedId}/documents',
       path: `/feeds/${feedId}/documents`,
       pathParameters: { feedId },
-      headers: { 'X-Api-Key': API_KEY, 'Content-Type': contentType },
+      headers: { 'Content-Type': contentType },
+      caller: OPERATOR,
       body,
     }),
     context,
@@ -82,7 +84,6 @@ const REPORT = [
 beforeAll(async () => {
   aws = await startTestAws();
   deps = stageDeps(aws);
-  await registerApiKey(aws.doc, aws.tables.feeds, '*', API_KEY);
 });
 afterAll(async () => aws?.stop());
 
@@ -150,7 +151,7 @@ describe('pipeline over the emulators', () => {
     // Prepare
     const query = createQueryApiHandler(deps.query);
     const get = (resource: string, q?: Record<string, string>) =>
-      query(apiEvent({ resource, headers: { 'x-api-key': API_KEY }, ...(q ? { query: q } : {}) }), context);
+      query(apiEvent({ resource, caller: OPERATOR, ...(q ? { query: q } : {}) }), context);
 
     // Act
     const indicators = await get('/indicators', { type: 'ipv4', limit: '10' });
@@ -173,18 +174,18 @@ describe('pipeline over the emulators', () => {
   });
 
   it.each([
-    [{}, 401],
-    [{ 'x-api-key': 'wrong' }, 403],
-  ])('refuses the read API without a valid key (%o → %i)', async (headers, status) => {
+    ['no authorizer context', undefined, 401],
+    ['a provider', PROVIDER, 403],
+  ] as const)('refuses the read API to %s (%i)', async (_name, caller, status) => {
     const query = createQueryApiHandler(deps.query);
-    const res = await query(apiEvent({ resource: '/indicators', headers }), context);
+    const res = await query(apiEvent({ resource: '/indicators', ...(caller ? { caller } : {}) }), context);
     expect(res.statusCode).toBe(status);
   });
 
   it('answers 400 for a cursor it did not issue and pages with the one it did', async () => {
     const query = createQueryApiHandler(deps.query);
     const get = (q: Record<string, string>) =>
-      query(apiEvent({ resource: '/indicators', headers: { 'x-api-key': API_KEY }, query: q }), context);
+      query(apiEvent({ resource: '/indicators', caller: OPERATOR, query: q }), context);
     expect((await get({ cursor: 'garbage' })).statusCode).toBe(400);
     const first = JSON.parse((await get({ limit: '1' })).body) as {
       indicators: { fingerprint: string }[];

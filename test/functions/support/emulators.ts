@@ -13,7 +13,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFauxqs } from 'fauxqs';
-import { localName, type TableKey, TOPOLOGY } from '../../../lib/infra/topology.ts';
+import { type QueueKey, type TableKey, TOPOLOGY } from '../../../lib/infra/topology.ts';
 
 /** dynalite, kinesalite and fauxqs started in this process on random loopback ports, with the topology's resources. */
 export interface TestAws {
@@ -41,6 +41,14 @@ async function listen(server: Server): Promise<number> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   return (server.address() as AddressInfo).port;
+}
+
+/** Test resource names: `cti-<kebab>`, `-dlq` for dead-letter queues, `.fifo` where SQS requires it. */
+function localName(kind: 'table' | 'queue' | 'dlq' | 'stream' | 'bucket', key: string): string {
+  const kebab = key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  const name = kind === 'dlq' ? `cti-${kebab}-dlq` : `cti-${kebab}`;
+  const fifo = (kind === 'queue' || kind === 'dlq') && TOPOLOGY.queues[key as QueueKey]?.fifo === true;
+  return fifo ? `${name}.fifo` : name;
 }
 
 const close = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,6 +1,7 @@
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, Context, KinesisStreamEvent, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type Caller, callerContext } from '../../../functions/domain/access.ts';
 import type { TestAws } from './emulators.ts';
 
 /** Lambda event shapes built from what a previous stage really sent to the emulators. */
@@ -129,6 +130,8 @@ export function apiEvent(options: {
   isBase64Encoded?: boolean;
   pathParameters?: Record<string, string>;
   query?: Record<string, string>;
+  /** The caller the API's authorizer vouched for; absent, the request carries no authorizer context. */
+  caller?: Caller;
 }): APIGatewayProxyEvent {
   return {
     httpMethod: options.method ?? 'GET',
@@ -142,6 +145,8 @@ export function apiEvent(options: {
     queryStringParameters: options.query ?? null,
     multiValueQueryStringParameters: null,
     stageVariables: null,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
+    requestContext: (options.caller
+      ? { authorizer: callerContext(options.caller) }
+      : {}) as APIGatewayProxyEvent['requestContext'],
   };
 }

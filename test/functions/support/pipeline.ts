@@ -29,7 +29,7 @@ export interface StageDeps {
 /** Every stage's dependencies over the emulators; `doc`/`sqs` can be wrapped to inject faults. */
 export function stageDeps(
   aws: TestAws,
-  options: { doc?: DocSend; sqs?: SqsSend; now?: () => Date; localMode?: boolean; feedCacheMs?: number } = {},
+  options: { doc?: DocSend; sqs?: SqsSend; now?: () => Date; feedCacheMs?: number } = {},
 ): StageDeps {
   const doc = options.doc ?? aws.doc;
   const sqs = options.sqs ?? aws.sqs;
@@ -54,7 +54,6 @@ export function stageDeps(
       },
       doc,
       feedsTable: aws.tables.feeds,
-      localMode: options.localMode ?? true,
       maxBytes: 10 * 1024 * 1024,
       log,
       counter,
