@@ -35,7 +35,11 @@ const CreateKeySchema = z
     if (role === 'provider' && input.feeds.length === 0)
       ctx.addIssue({ code: 'custom', path: ['feeds'], message: 'a provider key needs at least one feed' });
     if (role === 'provider' && input.tlp !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['tlp'], message: 'a TLP ceiling applies to readers, not providers' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlp'],
+        message: 'a TLP ceiling applies to readers, not providers',
+      });
     return {
       role,
       tlp: input.tlp ?? (role === 'operator' ? 'red' : role === 'reader' ? 'green' : 'clear'),
@@ -49,7 +53,10 @@ const CreateKeySchema = z
  * answer and nowhere else), `POST /keys/{keyId}/rotate` (new secret, the old one refused at once) and
  * `DELETE /keys/{keyId}` (revoke). Only operators get here (the authorizer's policy); checked again here.
  */
-export async function adminRequest(deps: AdminApiDeps, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+export async function adminRequest(
+  deps: AdminApiDeps,
+  event: APIGatewayProxyEvent,
+): Promise<APIGatewayProxyResult> {
   const caller = callerOf(event);
   if (caller?.role !== 'operator') return error(403, 'operator role required');
   const keyId = event.pathParameters?.['keyId'];
@@ -66,7 +73,10 @@ export async function adminRequest(deps: AdminApiDeps, event: APIGatewayProxyEve
       }
       const parsed = CreateKeySchema.safeParse(body);
       if (!parsed.success)
-        return error(400, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+        return error(
+          400,
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+        );
       const apiKey = generateApiKey();
       const key = await deps.keys.put({ keyId: generateKeyId(), ...parsed.data }, apiKey);
       deps.log.info('key created', { keyId: key.keyId, role: key.role, feeds: key.feeds, by: caller.keyId });
@@ -116,7 +126,9 @@ export function createAdminApiHandler(deps: AdminApiDeps, observability?: Observ
     try {
       return await adminRequest(deps, event);
     } catch (e) {
-      deps.log.error('admin request failed', { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+      deps.log.error('admin request failed', {
+        error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+      });
       return error(500, 'internal error');
     }
   }, observability);

@@ -11,7 +11,10 @@ export interface AuthorizerDeps {
 
 /** `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/path` → `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE`. */
 export function stageArn(methodArn: string): string {
-  const [prefix = '', rest = ''] = [methodArn.slice(0, methodArn.indexOf('/')), methodArn.slice(methodArn.indexOf('/') + 1)];
+  const [prefix = '', rest = ''] = [
+    methodArn.slice(0, methodArn.indexOf('/')),
+    methodArn.slice(methodArn.indexOf('/') + 1),
+  ];
   const stage = rest.split('/')[0] ?? '';
   return `${prefix}/${stage}`;
 }
@@ -32,7 +35,10 @@ export async function authorize(
   const caller = apiKey ? await deps.keys.authenticate(apiKey) : undefined;
   const resources = caller ? allowedResources(caller, base) : [];
   if (!caller || resources.length === 0) {
-    deps.log.info('API key refused', { known: caller !== undefined, route: event.methodArn.slice(base.length) });
+    deps.log.info('API key refused', {
+      known: caller !== undefined,
+      route: event.methodArn.slice(base.length),
+    });
     return {
       principalId: caller?.keyId ?? 'unknown',
       policyDocument: {

@@ -83,7 +83,10 @@ export function planFeeds(text: string): PlannedFeed[] {
   });
 }
 
-export async function provision(deps: ProvisionDeps, event: CustomResourceEvent): Promise<CustomResourceResult> {
+export async function provision(
+  deps: ProvisionDeps,
+  event: CustomResourceEvent,
+): Promise<CustomResourceResult> {
   const props = ProvisioningPropertiesSchema.safeParse(event.ResourceProperties);
   if (!props.success) throw new Error(`properties: ${describeZodError(props.error)}`);
   if (event.RequestType === 'Delete') {
@@ -92,7 +95,9 @@ export async function provision(deps: ProvisionDeps, event: CustomResourceEvent)
     return { physicalResourceId: event.PhysicalResourceId ?? PHYSICAL_ID };
   }
   const feeds = planFeeds(props.data.FeedsDocument);
-  const secret = await deps.secrets.send(new GetSecretValueCommand({ SecretId: props.data.OperatorKeySecretArn }));
+  const secret = await deps.secrets.send(
+    new GetSecretValueCommand({ SecretId: props.data.OperatorKeySecretArn }),
+  );
   if (!secret.SecretString || secret.SecretString.length < 16)
     throw new Error('the operator key secret is empty or shorter than 16 characters');
   await deps.keys.put(

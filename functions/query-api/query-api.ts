@@ -211,9 +211,7 @@ async function feeds(deps: QueryApiDeps) {
     items.push(...(out.Items ?? []));
     startKey = out.LastEvaluatedKey;
   } while (startKey);
-  const feedIds = items
-    .map((i) => String(i.feedId))
-    .sort();
+  const feedIds = items.map((i) => String(i.feedId)).sort();
   const result = await Promise.all(
     feedIds.map(async (feedId) => {
       const docs = await recentDocuments(deps, 20, feedId);
@@ -348,7 +346,8 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
   // The API's authorizer let only readers and operators through; checked again here.
   const caller = callerOf(event);
   if (!caller) return error(401, 'missing API key: send it in the x-api-key header');
-  if (caller.role !== 'reader' && caller.role !== 'operator') return error(403, 'API key not valid for reading');
+  if (caller.role !== 'reader' && caller.role !== 'operator')
+    return error(403, 'API key not valid for reading');
   try {
     return json(200, await handler(deps, event));
   } catch (e) {

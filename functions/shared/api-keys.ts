@@ -1,5 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  type ScanCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { type Caller, RoleSchema } from '../domain/access.ts';
 import { TlpSchema } from '../domain/indicator.ts';
@@ -58,7 +64,11 @@ export class ApiKeyStore {
   /** The caller a key belongs to, or undefined (unknown or revoked). */
   async authenticate(apiKey: string): Promise<Caller | undefined> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: { id: `${HASH_PREFIX}${hashApiKey(apiKey)}` }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { id: `${HASH_PREFIX}${hashApiKey(apiKey)}` },
+        ConsistentRead: true,
+      }),
     );
     const item = ApiKeyItemSchema.safeParse(out.Item);
     if (!item.success) return undefined;
@@ -86,8 +96,12 @@ export class ApiKeyStore {
     };
     // The old secret stops working before the new one is stored: never two valid secrets for one key id.
     if (previous && previous.keyHash !== keyHash)
-      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { id: `${HASH_PREFIX}${previous.keyHash}` } }));
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...item, id: `${HASH_PREFIX}${keyHash}` } }));
+      await this.doc.send(
+        new DeleteCommand({ TableName: this.table, Key: { id: `${HASH_PREFIX}${previous.keyHash}` } }),
+      );
+    await this.doc.send(
+      new PutCommand({ TableName: this.table, Item: { ...item, id: `${HASH_PREFIX}${keyHash}` } }),
+    );
     await this.doc.send(new PutCommand({ TableName: this.table, Item: item }));
     return describe(item);
   }
@@ -96,7 +110,9 @@ export class ApiKeyStore {
   async revoke(keyId: string): Promise<boolean> {
     const item = await this.get(keyId);
     if (!item) return false;
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { id: `${HASH_PREFIX}${item.keyHash}` } }));
+    await this.doc.send(
+      new DeleteCommand({ TableName: this.table, Key: { id: `${HASH_PREFIX}${item.keyHash}` } }),
+    );
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { id: item.id } }));
     return true;
   }

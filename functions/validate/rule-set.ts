@@ -119,7 +119,8 @@ export const BUILT_IN_RULE_SETS: ReadonlyMap<string, RuleSet> = new Map(
 export const DEFAULT_RULE_SET = BUILT_IN_RULE_SETS.get('default') as RuleSet;
 
 function fieldValues(indicator: Indicator, field: Field): string[] {
-  const value = field === 'source.objectId' || field === 'source' ? indicator.source.objectId : indicator[field];
+  const value =
+    field === 'source.objectId' || field === 'source' ? indicator.source.objectId : indicator[field];
   if (value === undefined) return [];
   return Array.isArray(value) ? value.map(String) : [String(value)];
 }

@@ -17,7 +17,11 @@ import { Ledger } from '../../functions/shared/ledger.ts';
 import { memoryCounter, silentLog } from '../../functions/shared/observability.ts';
 import { MAX_MESSAGE_BYTES, type SqsSend } from '../../functions/shared/sqs-batch.ts';
 import { DEFAULT_RULE_SET, validateIndicator } from '../../functions/validate/rule-set.ts';
-import { DEFAULT_LOAD_MESSAGE_GROUPS, localName, TOPOLOGY } from '../infra/topology.ts';
+import { DEFAULT_LOAD_MESSAGE_GROUPS, type TableKey, TOPOLOGY } from '../infra/topology.ts';
+
+/** Table names of the stage benchmarks' own dynalite. */
+const benchTable = (key: TableKey): string => `bench-${key}`;
+
 import { benchInput } from './inputs.ts';
 import { measure, round } from './measure.ts';
 import type { TaskArgs } from './tasks.ts';
@@ -139,10 +143,10 @@ export async function dedupTask(args: TaskArgs): Promise<Record<string, unknown>
 
 async function dedupRate(doc: DocSend, indicators: Indicator[], args: TaskArgs) {
   const tables = {
-    dedupTable: localName('table', 'dedup'),
-    indicatorsTable: localName('table', 'indicators'),
+    dedupTable: benchTable('dedup'),
+    indicatorsTable: benchTable('indicators'),
   };
-  const ledgerTable = localName('table', 'documentLedger');
+  const ledgerTable = benchTable('documentLedger');
   const sqs: SqsSend = { send: (async () => ({ Successful: [], Failed: [] })) as unknown as SqsSend['send'] };
   let run = 0;
   return measure(
@@ -164,7 +168,7 @@ async function dedupRate(doc: DocSend, indicators: Indicator[], args: TaskArgs) 
         doc,
         names: { ...tables, loadQueueUrl: 'memory://load' },
         ledger,
-        audit: new Auditor(doc, localName('table', 'audit'), 'minimal', silentLog),
+        audit: new Auditor(doc, benchTable('audit'), 'minimal', silentLog),
         log: silentLog,
         counter: memoryCounter(),
         now: () => new Date(RECEIVED_AT),
@@ -195,7 +199,7 @@ async function dynaliteDoc(port: number): Promise<DocSend> {
     const attrs = [spec.partitionKey, ...(spec.sortKey ? [spec.sortKey] : [])];
     await client.send(
       new CreateTableCommand({
-        TableName: localName('table', key),
+        TableName: benchTable(key),
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: attrs.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
         KeySchema: [

@@ -205,7 +205,9 @@ const FeedsDocumentSchema = z
   .object({
     feeds: z.array(z.unknown()),
     /** Named validation rule sets feeds refer to with `ruleSet: NAME` (checked by the provisioning at deploy). */
-    ruleSets: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), z.record(z.string(), z.unknown())).default({}),
+    ruleSets: z
+      .record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), z.record(z.string(), z.unknown()))
+      .default({}),
   })
   .strict();
 
@@ -297,8 +299,8 @@ export function configFromContext(context: Record<string, unknown>): DeploymentC
 }
 
 /**
- * A profile with context overrides applied: every context key whose first segment is a profile setting
- * (`sqs`, `thresholds`, …) sets that value; strings from `-c` are read as the setting's own type. The
+ * A profile with context overrides applied: every context key that names a profile setting
+ * (`loadMessageGroups`, `sqs.batchSize`, `thresholds.errorRatePercent`, …) sets that value; strings from `-c` are read as the setting's own type. The
  * result is checked against the profile schema, so a bad value or unknown key names itself.
  */
 export function applyOverrides(profile: Profile, context: Record<string, unknown>): Profile {
@@ -306,7 +308,7 @@ export function applyOverrides(profile: Profile, context: Record<string, unknown
   const result = structuredClone(profile) as unknown as Record<string, unknown>;
   for (const [key, raw] of Object.entries(context)) {
     const path = key.split('.');
-    if (path.length < 2 || !top.has(path[0] ?? '')) continue;
+    if (!top.has(path[0] ?? '')) continue;
     let node = result;
     for (const segment of path.slice(0, -1)) {
       const next = node[segment];
@@ -331,7 +333,8 @@ function coerce(raw: unknown, current: unknown, key: string): unknown {
     return n;
   }
   if (typeof current === 'boolean') {
-    if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${key}: expected true or false, found ${raw}`);
+    if (raw !== 'true' && raw !== 'false')
+      throw new ConfigError(`${key}: expected true or false, found ${raw}`);
     return raw === 'true';
   }
   return raw;

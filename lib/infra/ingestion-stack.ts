@@ -1,4 +1,12 @@
-import { ArnFormat, CfnOutput, CustomResource, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  CfnOutput,
+  CustomResource,
+  Duration,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -315,7 +323,8 @@ export class IngestionStack extends Stack {
     new CfnOutput(this, 'Profile', { value: profile.name });
     new CfnOutput(this, 'OperatorKeySecretArn', {
       value: secrets.operatorKey.secretArn,
-      description: 'The operator API key: aws secretsmanager get-secret-value --secret-id <this> --query SecretString',
+      description:
+        'The operator API key: aws secretsmanager get-secret-value --secret-id <this> --query SecretString',
     });
   }
 }

@@ -47,8 +47,18 @@ const GATEWAY_RESPONSES: { type: apigw.ResponseType; id: string; status: string;
     status: '413',
     body: '{"error":"document larger than 10485760 bytes"}',
   },
-  { type: apigw.ResponseType.DEFAULT_4XX, id: 'Default4xx', status: '', body: '{"error":$context.error.messageString}' },
-  { type: apigw.ResponseType.DEFAULT_5XX, id: 'Default5xx', status: '', body: '{"error":$context.error.messageString}' },
+  {
+    type: apigw.ResponseType.DEFAULT_4XX,
+    id: 'Default4xx',
+    status: '',
+    body: '{"error":$context.error.messageString}',
+  },
+  {
+    type: apigw.ResponseType.DEFAULT_5XX,
+    id: 'Default5xx',
+    status: '',
+    body: '{"error":$context.error.messageString}',
+  },
 ];
 
 /**

@@ -54,7 +54,10 @@ export class PipelineAlarms extends Construct {
         retentionPeriod: Duration.days(14),
       });
       Validations.of(undelivered).acknowledge(
-        { id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the alarm e-mail subscription.' },
+        {
+          id: 'AwsSolutions-SQS3',
+          reason: 'This queue is the dead-letter queue of the alarm e-mail subscription.',
+        },
         {
           id: 'Serverless-SQSRedrivePolicy',
           reason: 'This queue is the dead-letter queue of the alarm e-mail subscription.',
