@@ -102,11 +102,17 @@ function fromEpoch(n: number): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
-/** A confidence 0–100 from a number or numeric string; undefined when absent or not a number. */
+/**
+ * A confidence from a number or numeric string, as the source gave it (rounded); undefined when absent or
+ * not a number. Not clamped here: the indicator builder clamps to 0–100 and keeps an out-of-range figure in
+ * `context.reportedConfidence`, where a feed's `range` rule finds it.
+ *
+ * @example toConfidence('150') // 150
+ */
 export function toConfidence(raw: unknown): number | undefined {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
   if (!Number.isFinite(n)) return undefined;
-  return Math.min(100, Math.max(0, Math.round(n)));
+  return Math.round(n);
 }
 
 /** Split a list cell (`elf,mirai`, `a|b`) into trimmed, non-empty items. */

@@ -63,6 +63,27 @@ describe('jsonParser with a field mapping', () => {
     expect(indicators[2]?.firstSeen).toBe('2024-04-04T08:00:00.000Z');
   });
 
+  it.each([
+    [150, 100],
+    ['250', 100],
+    [-5, 0],
+  ])(
+    'stores confidence %j as %i and keeps what the source said in context.reportedConfidence',
+    (reported, stored) => {
+      // Act
+      const { indicators } = split(
+        jsonParser.parse(
+          bytes({ indicators: [{ id: 'c-1', type: 'ipv4', value: '192.0.2.10', confidence: reported }] }),
+          base,
+        ),
+      );
+      // Assess: a feed's range rule sees the source's figure, not the clamped one.
+      expect(indicators).toHaveLength(1);
+      expect(indicators[0]?.confidence).toBe(stored);
+      expect(indicators[0]?.context['reportedConfidence']).toBe(Number(reported));
+    },
+  );
+
   it('quarantines each bad record with its reason and pointer; numbers that are no indicator type too', () => {
     // Act
     const { quarantined } = split(jsonParser.parse(fixture('partner-indicators.json'), partner));
