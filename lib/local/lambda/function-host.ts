@@ -84,6 +84,7 @@ interface Environment {
 export class FunctionHost {
   private readonly environments = new Set<Environment>();
   private readonly waiting: (() => void)[] = [];
+  private readonly observers = new Set<(event: unknown) => void>();
   private readonly limit: number;
   private log: WriteStream | undefined;
   private stopped = false;
@@ -104,6 +105,7 @@ export class FunctionHost {
   readonly invoke: Invoke = async (event) => {
     if (this.stopped)
       throw new FunctionError('Lambda.ServiceException', `${this.definition.name} is stopped`);
+    for (const observe of this.observers) observe(event);
     const environment = await this.acquire();
     try {
       return await this.run(environment, event);
@@ -112,6 +114,15 @@ export class FunctionHost {
       this.waiting.shift()?.();
     }
   };
+
+  /**
+   * See every event this function is invoked with, as it is invoked (what an event source actually
+   * delivers: batch sizes, record shapes). Returns the function that stops observing.
+   */
+  observe(listener: (event: unknown) => void): () => void {
+    this.observers.add(listener);
+    return () => this.observers.delete(listener);
+  }
 
   async stop(): Promise<void> {
     this.stopped = true;
