@@ -6,6 +6,12 @@ import { type DocSend, isConditionalCheckFailed } from './ddb-batch.ts';
  * DocumentLedger: one item per accepted document with its counts per outcome. Stages add to the counts
  * with atomic ADDs; each addition carries a key (`x`, `v:<messageKey>`, `d:…`, `l:…`) recorded in the
  * item's `applied` set in the same conditional update, so a redelivered message never counts twice.
+ *
+ * A unit of work that fails on its last receive is counted `failed` under its own entry in the item's
+ * `failedUnits` map (`failedUnits[<key>] = {records, counter}`), never under the success key: when the same
+ * unit later succeeds (a DLQ redrive, a replay), one conditional update adds its real outcome, takes its
+ * records out of `failed` and removes the entry — so counts stay exact through any number of retries,
+ * redrives and replays.
  */
 
 export const OUTCOMES = ['loaded', 'duplicates', 'quarantined', 'rejected', 'failed'] as const;
@@ -53,6 +59,10 @@ export const LedgerItemSchema = z.object({
   rejected: num,
   failed: num,
   extractDone: z.boolean().default(false),
+  /** Keys of the units whose counts were added. */
+  applied: z.set(z.string()).default(() => new Set<string>()),
+  /** Units counted failed on their last receive and not (yet) succeeded since: key → what was counted. */
+  failedUnits: z.record(z.string(), z.object({ records: z.number(), counter: z.string() })).default({}),
   updatedAt: z.string().optional(),
   completedAt: z.string().optional(),
   ...Object.fromEntries(STAGE_COUNTERS.map((c) => [c, num])),
@@ -115,6 +125,7 @@ export class Ledger {
           receivedDay: entry.receivedAt.slice(0, 10),
           status: 'processing',
           extractDone: false,
+          failedUnits: {},
           updatedAt: this.now().toISOString(),
           expiresAt: Math.floor(Date.parse(entry.receivedAt) / 1000) + LEDGER_TTL_SECONDS,
         },
@@ -132,10 +143,121 @@ export class Ledger {
 
   /**
    * Add a stage's counts for one unit of work, once: a second call with the same key changes nothing.
-   * Then marks the document complete when conservation holds. Returns whether the counts were added.
+   * A unit counted failed earlier (`recordFailure`) has those records taken out of `failed` in the same
+   * update. Then marks the document complete when conservation holds. Returns whether the counts were added.
    */
-  async apply(documentId: string, key: string, delta: Delta, options: { extractDone?: boolean } = {}) {
-    const names: Record<string, string> = { '#applied': 'applied', '#updatedAt': 'updatedAt' };
+  async apply(
+    documentId: string,
+    key: string,
+    delta: Delta,
+    options: { extractDone?: boolean } = {},
+  ): Promise<{ applied: boolean; item: LedgerItem }> {
+    const update = this.expression(key, delta, options);
+    let item: LedgerItem | undefined;
+    let applied = true;
+    try {
+      item = await this.update(documentId, {
+        ...update,
+        condition:
+          'attribute_exists(documentId) AND NOT contains(#applied, :key) AND attribute_not_exists(#failedUnits.#unit)',
+      });
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      item = await this.get(documentId);
+      if (!item) throw new LedgerEntryMissingError(documentId);
+      const failure = item.failedUnits[key];
+      if (failure && !item.applied.has(key)) {
+        item = await this.reverseFailure(documentId, key, delta, options, failure).catch((e: unknown) => {
+          if (isConditionalCheckFailed(e)) return undefined;
+          throw e;
+        });
+        if (!item) return this.apply(documentId, key, delta, options);
+      } else applied = false;
+    }
+    // Also after a redelivery: the earlier attempt may have added the counts but died before this step.
+    if (item.status === 'processing' && isComplete(item)) await this.markComplete(documentId, item);
+    return { applied, item };
+  }
+
+  /**
+   * A unit about to go to a dead-letter queue: count its records `failed` (and the stage's failure
+   * counter), once, unless the unit already succeeded. `apply` with the same key later reverses it.
+   */
+  async recordFailure(documentId: string, key: string, records: number, counter: StageCounter) {
+    // Entries created before `failedUnits` existed get the map first (a failure is rare: one more write).
+    await this.doc
+      .send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { documentId },
+          UpdateExpression: 'SET #failedUnits = if_not_exists(#failedUnits, :empty)',
+          ConditionExpression: 'attribute_exists(documentId)',
+          ExpressionAttributeNames: { '#failedUnits': 'failedUnits' },
+          ExpressionAttributeValues: { ':empty': {} },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (isConditionalCheckFailed(error)) throw new LedgerEntryMissingError(documentId);
+        throw error;
+      });
+    const delta: Delta = { failed: records, [counter]: records };
+    const update = this.expression(key, delta, {});
+    // The unit's key is not added to `applied`: that is for success. The failure lives in `failedUnits`.
+    update.adds.shift();
+    delete update.values[':keys'];
+    update.sets.push('#failedUnits.#unit = :failure');
+    update.values[':failure'] = { records, counter };
+    try {
+      const item = await this.update(documentId, {
+        ...update,
+        condition:
+          'attribute_exists(documentId) AND NOT contains(#applied, :key) AND attribute_not_exists(#failedUnits.#unit)',
+      });
+      if (item.status === 'processing' && isComplete(item)) await this.markComplete(documentId, item);
+      return { applied: true, item };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const item = await this.get(documentId);
+      if (!item) throw new LedgerEntryMissingError(documentId);
+      return { applied: false, item };
+    }
+  }
+
+  /** Success of a unit counted failed: its outcome in, its failure out, the document open again. */
+  private reverseFailure(
+    documentId: string,
+    key: string,
+    delta: Delta,
+    options: { extractDone?: boolean },
+    failure: { records: number; counter: string },
+  ): Promise<LedgerItem> {
+    const update = this.expression(key, {}, options);
+    const merged: Record<string, number> = { ...delta } as Record<string, number>;
+    merged['failed'] = (merged['failed'] ?? 0) - failure.records;
+    merged[failure.counter] = (merged[failure.counter] ?? 0) - failure.records;
+    for (const [field, value] of Object.entries(merged)) {
+      if (!value) continue;
+      update.names[`#${field}`] = field;
+      update.values[`:${field}`] = value;
+      update.adds.push(`#${field} :${field}`);
+    }
+    update.names['#status'] = 'status';
+    update.values[':processing'] = 'processing';
+    update.sets.push('#status = :processing');
+    return this.update(documentId, {
+      ...update,
+      remove: ['#failedUnits.#unit', 'completedAt'],
+      condition: 'attribute_exists(#failedUnits.#unit) AND NOT contains(#applied, :key)',
+    });
+  }
+
+  private expression(key: string, delta: Delta, options: { extractDone?: boolean }) {
+    const names: Record<string, string> = {
+      '#applied': 'applied',
+      '#updatedAt': 'updatedAt',
+      '#failedUnits': 'failedUnits',
+      '#unit': key,
+    };
     const values: Record<string, unknown> = {
       ':key': key,
       ':keys': new Set([key]),
@@ -154,30 +276,39 @@ export class Ledger {
       values[':true'] = true;
       sets.push('#extractDone = :true');
     }
-    let item: LedgerItem | undefined;
-    let applied = true;
-    try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { documentId },
-          UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}`,
-          ConditionExpression: 'attribute_exists(documentId) AND NOT contains(#applied, :key)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      item = LedgerItemSchema.parse(out.Attributes) as LedgerItem;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      applied = false;
-      item = await this.get(documentId);
-      if (!item) throw new LedgerEntryMissingError(documentId);
-    }
-    // Also after a redelivery: the earlier attempt may have added the counts but died before this step.
-    if (item.status === 'processing' && isComplete(item)) await this.markComplete(documentId, item);
-    return { applied, item };
+    return { names, values, adds, sets };
+  }
+
+  private async update(
+    documentId: string,
+    update: {
+      names: Record<string, string>;
+      values: Record<string, unknown>;
+      adds: string[];
+      sets: string[];
+      remove?: string[];
+      condition: string;
+    },
+  ): Promise<LedgerItem> {
+    const expression = [
+      `SET ${update.sets.join(', ')}`,
+      update.adds.length ? `ADD ${update.adds.join(', ')}` : '',
+      update.remove?.length ? `REMOVE ${update.remove.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { documentId },
+        UpdateExpression: expression,
+        ConditionExpression: update.condition,
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: update.values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return LedgerItemSchema.parse(out.Attributes) as LedgerItem;
   }
 
   private async markComplete(documentId: string, item: LedgerItem): Promise<void> {

@@ -9,8 +9,9 @@ export function isLastAttempt(record: Pick<SQSRecord, 'attributes'>, maxReceiveC
 }
 
 /**
- * A message failing on its last attempt is about to go to the DLQ: count its records `failed` (once,
- * under the same ledger key success would have used) so its document can still complete.
+ * A message failing on its last attempt is about to go to the DLQ: count its records `failed` (once, as a
+ * failure of the unit success would have counted) so its document can still complete. If the message is
+ * redriven and succeeds, the ledger moves those records from `failed` to their real outcome.
  */
 export async function countFailedOnLastAttempt(
   record: Pick<SQSRecord, 'attributes' | 'body' | 'messageId'>,
@@ -28,10 +29,12 @@ export async function countFailedOnLastAttempt(
     options.log.error('unattributable message going to the DLQ', { messageId: record.messageId });
     return;
   }
-  await options.ledger.apply(head.documentId, `${options.stagePrefix}:${head.messageKey}`, {
-    failed: head.records,
-    [options.stageCounter]: head.records,
-  });
+  await options.ledger.recordFailure(
+    head.documentId,
+    `${options.stagePrefix}:${head.messageKey}`,
+    head.records,
+    options.stageCounter,
+  );
   options.log.error('message going to the DLQ; its records are counted failed', {
     documentId: head.documentId,
     messageKey: head.messageKey,

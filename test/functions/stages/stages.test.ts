@@ -573,6 +573,82 @@ describe('load', () => {
   });
 });
 
+describe('a DLQ redrive after the fault is fixed', () => {
+  it('moves the records from failed to loaded: counts stay exact however often it is redriven', async () => {
+    // Prepare: a load message that fails on every receive, counted failed on its last.
+    const deps = stageDeps(aws);
+    const doc = await newDocument(2);
+    const broken = {
+      ...deps.load,
+      crypto: {
+        ...deps.load.crypto,
+        encrypt: async () => {
+          throw new Error('KMS unavailable');
+        },
+      },
+    };
+    const body = JSON.stringify(
+      loadBody(doc, [ioc('47.6.6.1', {}, 'feed-a', doc), ioc('47.6.6.2', {}, 'feed-a', doc)]),
+    );
+    await createLoadHandler(broken, 5)({ Records: [sqsRecord(body, 5, 'dead')] }, context);
+    const dead = await deps.ledger.get(doc);
+    // Act: the fault fixed, the DLQ redriven (a new message, receive count 1), then redriven once more.
+    const fixed = createLoadHandler(deps.load, 5);
+    const redriven = await fixed({ Records: [sqsRecord(body, 1, 'redriven')] }, context);
+    const afterRedrive = await deps.ledger.get(doc);
+    await fixed({ Records: [sqsRecord(body, 1, 'again')] }, context);
+    // A late failure report of the same unit (a stale copy on its last receive) changes nothing either.
+    await createLoadHandler(broken, 5)({ Records: [sqsRecord(body, 5, 'stale')] }, context);
+    // Assess
+    expect(dead).toMatchObject({ records: 2, loaded: 0, failed: 2, failedLoad: 2, status: 'complete' });
+    expect(redriven.batchItemFailures).toEqual([]);
+    expect(afterRedrive).toMatchObject({
+      records: 2,
+      loaded: 2,
+      failed: 0,
+      failedLoad: 0,
+      status: 'complete',
+    });
+    expect(afterRedrive?.failedUnits).toEqual({});
+    expect(await deps.ledger.get(doc)).toMatchObject({
+      records: 2,
+      loaded: 2,
+      failed: 0,
+      status: 'complete',
+    });
+    expect(await stored('47.6.6.1')).toBeDefined();
+  });
+
+  it('reopens a document whose validate message is redriven until its records settle downstream', async () => {
+    // Prepare
+    await drainQueue(aws, aws.queues.dedup);
+    const deps = stageDeps(aws);
+    const doc = await newDocument(2);
+    const message = (indicators: unknown[]) =>
+      JSON.stringify({ v: 1, documentId: doc, feedId: 'feed-a', messageKey: '0', indicators });
+    const handler = createValidateHandler(deps.validate, 5);
+    // A copy the stage cannot read (no feed id, no version) fails on its last receive: both records failed.
+    await handler(
+      { Records: [sqsRecord(JSON.stringify({ documentId: doc, messageKey: '0', indicators: [1, 2] }), 5)] },
+      context,
+    );
+    const dead = await deps.ledger.get(doc);
+    // Act: the readable message redriven.
+    await handler(
+      {
+        Records: [
+          sqsRecord(message([ioc('48.7.7.1', {}, 'feed-a', doc), ioc('8.8.8.8', {}, 'feed-a', doc)])),
+        ],
+      },
+      context,
+    );
+    // Assess: one rejected here, one on its way to dedup: not complete until it settles.
+    expect(dead).toMatchObject({ failed: 2, status: 'complete' });
+    expect(await deps.ledger.get(doc)).toMatchObject({ failed: 0, rejected: 1, status: 'processing' });
+    expect((await drainQueue(aws, aws.queues.dedup)).join('')).toContain('48.7.7.1');
+  });
+});
+
 describe('validate', () => {
   it('quarantines what breaks the schema with the reason and sends the rest on', async () => {
     // Prepare
