@@ -3,8 +3,14 @@
  * `allowPrivateNetwork`. The check runs on the address DNS returned, and that same address is the one the
  * connection uses (`guardedFetch` pins it through the socket `lookup` hook), so a name that resolves to a
  * public address at check time and a private one at connect time (DNS rebinding) cannot slip through.
- * Redirects are followed by hand so that every hop is checked again. The cloud metadata endpoints are
- * refused even with `allowPrivateNetwork`: they hold the function's own credentials and are never a feed.
+ * Redirects are followed by hand so that every hop is checked again.
+ *
+ * Three classes of non-public address:
+ * - private (RFC 1918, unique-local, CGNAT, documentation, …): allowed with the feed's `allowPrivateNetwork`;
+ * - loopback (127.0.0.0/8, ::1, and 0.0.0.0/8 and :: which connect to the local host): allowed only with
+ *   `allowLoopback` as well — in Lambda the loopback interface serves the runtime API, never a feed;
+ * - link-local and cloud metadata (all of 169.254.0.0/16 and fe80::/10, fd00:ec2::/32, 100.100.100.200,
+ *   192.0.0.192): never, whatever the configuration — they hold the function's own credentials.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -21,63 +27,100 @@ export class SsrfBlockedError extends Error {
   constructor(
     readonly url: string,
     readonly reason: string,
+    hint = 'set allowPrivateNetwork on the feed to allow it',
   ) {
-    super(`refused to fetch ${url}: ${reason} (set allowPrivateNetwork on the feed to allow it)`);
+    super(`refused to fetch ${url}: ${reason}${hint ? ` (${hint})` : ''}`);
     this.name = 'SsrfBlockedError';
   }
 }
 
-const RANGES: [string, number, 'ipv4' | 'ipv6', string][] = [
-  ['0.0.0.0', 8, 'ipv4', 'this-network address'],
-  ['10.0.0.0', 8, 'ipv4', 'private address'],
-  ['100.64.0.0', 10, 'ipv4', 'carrier-grade NAT address'],
-  ['127.0.0.0', 8, 'ipv4', 'loopback address'],
-  ['169.254.0.0', 16, 'ipv4', 'link-local address'],
-  ['172.16.0.0', 12, 'ipv4', 'private address'],
-  ['192.0.0.0', 24, 'ipv4', 'IETF protocol assignment'],
-  ['192.0.2.0', 24, 'ipv4', 'documentation address'],
-  ['192.168.0.0', 16, 'ipv4', 'private address'],
-  ['198.18.0.0', 15, 'ipv4', 'benchmarking address'],
-  ['198.51.100.0', 24, 'ipv4', 'documentation address'],
-  ['203.0.113.0', 24, 'ipv4', 'documentation address'],
-  ['224.0.0.0', 4, 'ipv4', 'multicast address'],
-  ['240.0.0.0', 4, 'ipv4', 'reserved address'],
-  ['::', 128, 'ipv6', 'unspecified address'],
-  ['::1', 128, 'ipv6', 'loopback address'],
-  ['100::', 64, 'ipv6', 'discard-only address'],
-  ['2001:db8::', 32, 'ipv6', 'documentation address'],
-  ['fc00::', 7, 'ipv6', 'unique-local address'],
-  ['fe80::', 10, 'ipv6', 'link-local address'],
-  ['fec0::', 10, 'ipv6', 'site-local address'],
-  ['ff00::', 8, 'ipv6', 'multicast address'],
+/** How far a feed's configuration can open an address class. */
+type AddressClass = 'private' | 'loopback' | 'never';
+
+const RANGES: [string, number, 'ipv4' | 'ipv6', string, AddressClass][] = [
+  ['0.0.0.0', 8, 'ipv4', 'this-network address', 'loopback'],
+  ['10.0.0.0', 8, 'ipv4', 'private address', 'private'],
+  ['100.64.0.0', 10, 'ipv4', 'carrier-grade NAT address', 'private'],
+  ['127.0.0.0', 8, 'ipv4', 'loopback address', 'loopback'],
+  ['169.254.0.0', 16, 'ipv4', 'link-local address', 'never'],
+  ['172.16.0.0', 12, 'ipv4', 'private address', 'private'],
+  ['192.0.0.0', 24, 'ipv4', 'IETF protocol assignment', 'private'],
+  ['192.0.2.0', 24, 'ipv4', 'documentation address', 'private'],
+  ['192.168.0.0', 16, 'ipv4', 'private address', 'private'],
+  ['198.18.0.0', 15, 'ipv4', 'benchmarking address', 'private'],
+  ['198.51.100.0', 24, 'ipv4', 'documentation address', 'private'],
+  ['203.0.113.0', 24, 'ipv4', 'documentation address', 'private'],
+  ['224.0.0.0', 4, 'ipv4', 'multicast address', 'private'],
+  ['240.0.0.0', 4, 'ipv4', 'reserved address', 'private'],
+  ['::', 128, 'ipv6', 'unspecified address', 'loopback'],
+  ['::1', 128, 'ipv6', 'loopback address', 'loopback'],
+  ['100::', 64, 'ipv6', 'discard-only address', 'private'],
+  ['2001:db8::', 32, 'ipv6', 'documentation address', 'private'],
+  ['fc00::', 7, 'ipv6', 'unique-local address', 'private'],
+  ['fe80::', 10, 'ipv6', 'link-local address', 'never'],
+  ['fec0::', 10, 'ipv6', 'site-local address', 'private'],
+  ['ff00::', 8, 'ipv6', 'multicast address', 'private'],
 ];
 
-/** The instance metadata endpoints, named on their own because they are the usual target. */
-const METADATA = new Set(['169.254.169.254', 'fd00:ec2::254', '169.254.170.2']);
+/**
+ * Cloud metadata endpoints, named on their own because they are the usual target: AWS (IMDS, ECS and EKS
+ * credentials, Route 53 resolver, IPv6 IMDS — and the rest of fd00:ec2::/32), Alibaba, Oracle; GCP and
+ * Azure use 169.254.169.254 too.
+ */
+const METADATA = new Set([
+  '169.254.169.254',
+  '169.254.170.2',
+  '169.254.170.23',
+  '169.254.169.253',
+  'fd00:ec2::254',
+  'fd00:ec2::23',
+  '100.100.100.200',
+  '192.0.0.192',
+]);
+const METADATA_SUBNETS: [string, number, 'ipv4' | 'ipv6'][] = [['fd00:ec2::', 32, 'ipv6']];
 
 const METADATA_REASON = 'cloud metadata address';
 
-const BLOCKS = RANGES.map(([network, prefix, type, reason]) => {
+const BLOCKS = [
+  ...METADATA_SUBNETS.map(([network, prefix, type]) => ({
+    network,
+    prefix,
+    type,
+    reason: METADATA_REASON,
+    kind: 'never' as const,
+  })),
+  ...RANGES.map(([network, prefix, type, reason, kind]) => ({ network, prefix, type, reason, kind })),
+].map(({ network, prefix, type, reason, kind }) => {
   const list = new BlockList();
   list.addSubnet(network, prefix, type);
-  return { list, type, reason };
+  return { list, type, reason, kind };
 });
 
 /**
- * Why an IP address is not public (`loopback address`, `cloud metadata address`, …), or undefined when it is.
- * IPv4-mapped, NAT64 and 6to4 IPv6 forms are judged by the IPv4 address they carry.
+ * Why an IP address is not public and how far a feed can open it, or undefined when it is public.
+ * IPv4-mapped, IPv4-translated, NAT64 and 6to4 IPv6 forms are judged by the IPv4 address they carry.
  */
-export function nonPublicReason(address: string): string | undefined {
+function classify(address: string): { reason: string; kind: AddressClass } | undefined {
   const family = isIP(address);
-  if (family === 0) return 'not an IP address';
+  if (family === 0) return { reason: 'not an IP address', kind: 'never' };
   const normalized = address.toLowerCase();
-  if (METADATA.has(normalized)) return METADATA_REASON;
+  if (METADATA.has(normalized)) return { reason: METADATA_REASON, kind: 'never' };
   if (family === 6) {
     const embedded = embeddedIpv4(normalized);
-    if (embedded !== undefined) return nonPublicReason(embedded);
+    if (embedded !== undefined) return classify(embedded);
   }
   const type = family === 4 ? 'ipv4' : 'ipv6';
-  return BLOCKS.find((b) => b.type === type && b.list.check(normalized, type))?.reason;
+  const block = BLOCKS.find((b) => b.type === type && b.list.check(normalized, type));
+  return block ? { reason: block.reason, kind: block.kind } : undefined;
+}
+
+/**
+ * Why an IP address is not public (`loopback address`, `cloud metadata address`, …), or undefined when it is.
+ *
+ * @example nonPublicReason('::ffff:0:7f00:1') // 'loopback address'
+ */
+export function nonPublicReason(address: string): string | undefined {
+  return classify(address)?.reason;
 }
 
 function embeddedIpv4(address: string): string | undefined {
@@ -97,8 +140,11 @@ function embeddedIpv4(address: string): string | undefined {
   // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated)
   if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && (g5 === 0xffff || (g5 === 0 && g6 !== 0)))
     return v4(g6, g7);
-  // 64:ff9b::/96 NAT64
+  // ::ffff:0:a.b.c.d (IPv4-translated, SIIT)
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0) return v4(g6, g7);
+  // 64:ff9b::/96 NAT64, and the local-use 64:ff9b:1::/48 (the IPv4 address in the last 32 bits)
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return v4(g6, g7);
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return v4(g6, g7);
   // 2002::/16 6to4
   if (g0 === 0x2002) return v4(g1, g2);
   return undefined;
@@ -124,6 +170,8 @@ function expandIpv6(address: string): number[] | undefined {
 
 export interface GuardOptions {
   allowPrivateNetwork: boolean;
+  /** Loopback too (a test server on this machine); only together with allowPrivateNetwork. */
+  allowLoopback?: boolean;
   /** Defaults to the system resolver (all addresses). */
   resolve?: ResolveHost;
 }
@@ -156,10 +204,21 @@ export async function resolveAllowedAddress(
   const first = addresses[0];
   if (first === undefined) throw new SsrfBlockedError(url.href, `${host} has no address`);
   for (const { address } of addresses) {
-    const reason = nonPublicReason(address);
-    // The instance metadata endpoints hold the function's own credentials: never a feed, whatever the config.
-    if (reason !== undefined && (!options.allowPrivateNetwork || reason === METADATA_REASON))
-      throw new SsrfBlockedError(url.href, `${host} resolves to ${address}, a ${reason}`);
+    const found = classify(address);
+    if (found === undefined) continue;
+    const allowed =
+      (found.kind === 'private' && options.allowPrivateNetwork) ||
+      (found.kind === 'loopback' && options.allowPrivateNetwork && options.allowLoopback === true);
+    if (!allowed)
+      throw new SsrfBlockedError(
+        url.href,
+        `${host} resolves to ${address}, a ${found.reason}`,
+        found.kind === 'never'
+          ? 'never allowed: it serves the cloud platform, not feeds'
+          : found.kind === 'loopback'
+            ? 'set allowPrivateNetwork and allowLoopback on the feed to allow it'
+            : undefined,
+      );
   }
   return first;
 }

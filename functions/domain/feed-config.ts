@@ -156,8 +156,13 @@ export const FeedConfigSchema = z
       .positive()
       .max(24 * 365)
       .optional(),
-    /** Allow private, loopback and link-local addresses for pulls (off: SSRF protection). */
+    /** Allow private addresses (RFC 1918, unique-local, CGNAT, …) for pulls (off: SSRF protection). */
     allowPrivateNetwork: z.boolean().default(false),
+    /**
+     * Allow loopback as well (a server on the same machine, as in tests); needs allowPrivateNetwork.
+     * Link-local and cloud metadata addresses are refused whatever is set.
+     */
+    allowLoopback: z.boolean().default(false),
     ruleSet: z.string().optional(),
   })
   .strict()
@@ -171,6 +176,8 @@ export const FeedConfigSchema = z
     const formats = TRANSPORT_FORMATS[feed.transport];
     if (formats && !formats.includes(feed.format))
       issue('format', `transport ${feed.transport} carries ${formats.join(' or ')}, not ${feed.format}`);
+    if (feed.allowLoopback && !feed.allowPrivateNetwork)
+      issue('allowLoopback', 'allowLoopback needs allowPrivateNetwork');
     if (feed.auth !== 'none' && feed.credentialsSecret === undefined)
       issue('credentialsSecret', `auth ${feed.auth} needs a credentialsSecret`);
     if (feed.preset !== undefined) {

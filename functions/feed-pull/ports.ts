@@ -61,11 +61,13 @@ export function createFeedPullPorts(wiring: FeedPullWiring): FeedPullPorts {
     fetchFor: (feed: FeedConfig) =>
       guardedFetch({
         allowPrivateNetwork: feed.allowPrivateNetwork,
+        allowLoopback: feed.allowLoopback,
         ...(wiring.resolve ? { resolve: wiring.resolve } : {}),
       }),
     checkAddress: (feed) =>
       resolveAllowedAddress(new URL(feed.url), {
         allowPrivateNetwork: feed.allowPrivateNetwork,
+        allowLoopback: feed.allowLoopback,
         ...(wiring.resolve ? { resolve: wiring.resolve } : {}),
       }),
     log: wiring.log,

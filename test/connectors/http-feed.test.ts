@@ -14,7 +14,7 @@ describe('pullHttpFeed', () => {
   let server: Server;
   let base: string;
   let requests: { url: string; headers: IncomingHttpHeaders }[] = [];
-  const fetch = guardedFetch({ allowPrivateNetwork: true });
+  const fetch = guardedFetch({ allowPrivateNetwork: true, allowLoopback: true });
   const fast = { fetch, retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 1 }, timeoutMs: 2_000 };
 
   beforeAll(async () => {

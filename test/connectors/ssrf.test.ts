@@ -40,6 +40,20 @@ describe('nonPublicReason', () => {
     ['::ffff:a9fe:a9fe', 'cloud metadata address'],
     ['64:ff9b::10.0.0.1', 'private address'],
     ['2002:c0a8:0101::1', 'private address'],
+    // IPv4-translated (SIIT) 127.0.0.1, NAT64 local-use and 6to4 forms of loopback and metadata.
+    ['::ffff:0:7f00:1', 'loopback address'],
+    ['::ffff:0:127.0.0.1', 'loopback address'],
+    ['64:ff9b::127.0.0.1', 'loopback address'],
+    ['64:ff9b:1::a9fe:a9fe', 'cloud metadata address'],
+    ['2002:7f00:0001::1', 'loopback address'],
+    ['2002:a9fe:a9fe::1', 'cloud metadata address'],
+    // Other clouds' and AWS's other metadata endpoints.
+    ['169.254.170.23', 'cloud metadata address'],
+    ['169.254.169.253', 'cloud metadata address'],
+    ['fd00:ec2::23', 'cloud metadata address'],
+    ['fd00:ec2:0:1::9', 'cloud metadata address'],
+    ['100.100.100.200', 'cloud metadata address'],
+    ['192.0.0.192', 'cloud metadata address'],
   ])('refuses %s (%s)', (address, reason) => {
     expect(nonPublicReason(address)).toBe(reason);
   });
@@ -87,25 +101,50 @@ describe('resolveAllowedAddress', () => {
     await expect(refusal).rejects.toThrow(mentioned);
   });
 
-  it.each([
-    'http://127.0.0.1/feed.csv',
-    'http://10.20.30.40/feed.csv',
-    'http://[::1]:8080/feed',
-    'https://internal.example/feed',
-  ])('allows %s when the feed sets allowPrivateNetwork', async (url) => {
-    await expect(
-      resolveAllowedAddress(new URL(url), { allowPrivateNetwork: true, resolve }),
-    ).resolves.toHaveProperty('address');
-  });
+  it.each(['http://10.20.30.40/feed.csv', 'http://[fd12:3456::1]/feed', 'https://internal.example/feed'])(
+    'allows %s when the feed sets allowPrivateNetwork',
+    async (url) => {
+      await expect(
+        resolveAllowedAddress(new URL(url), { allowPrivateNetwork: true, resolve }),
+      ).resolves.toHaveProperty('address');
+    },
+  );
 
   it.each([
-    'http://169.254.169.254/latest/meta-data/',
-    'http://[fd00:ec2::254]/',
-    'https://metadata.example/',
-  ])('refuses the metadata endpoint %s even with allowPrivateNetwork', async (url) => {
-    await expect(resolveAllowedAddress(new URL(url), { allowPrivateNetwork: true, resolve })).rejects.toThrow(
-      'cloud metadata address',
-    );
+    'http://127.0.0.1/feed.csv',
+    'http://[::1]:8080/feed',
+    'http://0.0.0.0:9001/2018-06-01/runtime/invocation/next',
+    'http://[::ffff:0:7f00:1]/',
+  ])(
+    'refuses loopback %s with allowPrivateNetwork alone, and allows it with allowLoopback too',
+    async (url) => {
+      await expect(
+        resolveAllowedAddress(new URL(url), { allowPrivateNetwork: true, resolve }),
+      ).rejects.toThrow('set allowPrivateNetwork and allowLoopback');
+      await expect(
+        resolveAllowedAddress(new URL(url), { allowPrivateNetwork: true, allowLoopback: true, resolve }),
+      ).resolves.toHaveProperty('address');
+    },
+  );
+
+  it.each([
+    ['http://169.254.169.254/latest/meta-data/', 'cloud metadata address'],
+    ['http://[fd00:ec2::254]/', 'cloud metadata address'],
+    ['https://metadata.example/', 'cloud metadata address'],
+    ['http://169.254.170.23/v1/credentials', 'cloud metadata address'],
+    ['http://100.100.100.200/latest/meta-data/', 'cloud metadata address'],
+    ['http://192.0.0.192/opc/v2/instance/', 'cloud metadata address'],
+    ['http://169.254.10.10/', 'link-local address'],
+    ['http://[fe80::1]/', 'link-local address'],
+    ['http://[64:ff9b::a9fe:a9fe]/', 'cloud metadata address'],
+  ])('refuses %s whatever the feed allows (%s)', async (url, reason) => {
+    const attempt = resolveAllowedAddress(new URL(url), {
+      allowPrivateNetwork: true,
+      allowLoopback: true,
+      resolve,
+    });
+    await expect(attempt).rejects.toThrow(reason);
+    await expect(attempt).rejects.toThrow('never allowed');
   });
 
   it('returns the public address it checked, to be pinned for the connection', async () => {
@@ -176,6 +215,7 @@ describe('guardedFetch', () => {
   it('connects to the pinned address while keeping the host name in the Host header', async () => {
     const fetch = guardedFetch({
       allowPrivateNetwork: true,
+      allowLoopback: true,
       resolve: resolver({ 'feeds.example': ['127.0.0.1'] }),
     });
     const response = await fetch(`http://feeds.example:${port}/feed`);
@@ -186,7 +226,7 @@ describe('guardedFetch', () => {
   });
 
   it('follows a redirect', async () => {
-    const fetch = guardedFetch({ allowPrivateNetwork: true });
+    const fetch = guardedFetch({ allowPrivateNetwork: true, allowLoopback: true });
     const response = await fetch(`http://127.0.0.1:${port}/redirect-local`);
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('evil.example.com\n');
@@ -194,7 +234,7 @@ describe('guardedFetch', () => {
 
   it('checks every redirect hop: a redirect to the metadata address is refused even on a private network', async () => {
     const before = seenHosts.length;
-    const fetch = guardedFetch({ allowPrivateNetwork: true });
+    const fetch = guardedFetch({ allowPrivateNetwork: true, allowLoopback: true });
     await expect(fetch(`http://127.0.0.1:${port}/redirect-to-metadata`)).rejects.toThrow(
       'cloud metadata address',
     );

@@ -31,6 +31,7 @@ describe('parseFeedConfig', () => {
           publishedOnly: false,
         },
         allowPrivateNetwork: false,
+        allowLoopback: false,
       },
     });
   });

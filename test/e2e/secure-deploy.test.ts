@@ -123,6 +123,7 @@ describe('the secure deploy command, synthesized and booted locally', () => {
             collection: 'indicators',
             schedule: 'rate(1 hour)',
             allowPrivateNetwork: true,
+            allowLoopback: true,
             auth: 'basic',
             credentialsSecret: 'e2e/taxii',
           },

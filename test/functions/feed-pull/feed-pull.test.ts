@@ -38,9 +38,13 @@ function harness(secrets: Record<string, unknown> = {}, overrides: Partial<FeedP
       accepted.push(document);
       return { documentId: `doc-${accepted.length}`, s3Key: `raw/${document.feedId}/${accepted.length}` };
     },
-    fetchFor: (feed: FeedConfig) => guardedFetch({ allowPrivateNetwork: feed.allowPrivateNetwork }),
+    fetchFor: (feed: FeedConfig) =>
+      guardedFetch({ allowPrivateNetwork: feed.allowPrivateNetwork, allowLoopback: feed.allowLoopback }),
     checkAddress: (feed) =>
-      resolveAllowedAddress(new URL(feed.url), { allowPrivateNetwork: feed.allowPrivateNetwork }),
+      resolveAllowedAddress(new URL(feed.url), {
+        allowPrivateNetwork: feed.allowPrivateNetwork,
+        allowLoopback: feed.allowLoopback,
+      }),
     log: silentLog,
     counter: memoryCounter(),
     http: { retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 }, timeoutMs: 5_000 },
@@ -127,6 +131,7 @@ describe('runFeedPull: HTTP feeds', () => {
     transport: 'http',
     url: `${base}${path}`,
     allowPrivateNetwork: true,
+    allowLoopback: true,
     ...extra,
   });
 
@@ -156,7 +161,7 @@ describe('runFeedPull: HTTP feeds', () => {
   });
 
   it('refuses a loopback feed without allowPrivateNetwork, permanently, before any request', async () => {
-    const failure = pullAll(feed('/list.csv', { allowPrivateNetwork: false }), harness());
+    const failure = pullAll(feed('/list.csv', { allowPrivateNetwork: false, allowLoopback: false }), harness());
     await expect(failure).rejects.toBeInstanceOf(FeedPullPermanentError);
     await expect(failure).rejects.toThrow('loopback address');
     expect(seen).toHaveLength(0);
@@ -200,6 +205,7 @@ describe('runFeedPull: TAXII 2.1', () => {
     auth: 'basic',
     credentialsSecret: 'taxii',
     allowPrivateNetwork: true,
+    allowLoopback: true,
   });
 
   it('hands off one STIX bundle per page, loops while more, and hands off nothing new on the next run', async () => {
@@ -249,6 +255,7 @@ describe('runFeedPull: MISP', () => {
       transport: 'misp-feed',
       url: `${misp.url}/feed/`,
       allowPrivateNetwork: true,
+      allowLoopback: true,
     };
     const first = await pullAll(feed, h);
     const count = h.accepted.length;
@@ -270,6 +277,7 @@ describe('runFeedPull: MISP', () => {
       auth: 'api-key',
       credentialsSecret: 'misp',
       allowPrivateNetwork: true,
+      allowLoopback: true,
     };
     await expect(pullAll(feed, h)).rejects.toThrow('needs apiKey');
   });

@@ -40,6 +40,7 @@ describe('feed-pull state machine (local execution)', () => {
     schedule: 'rate(1 hour)',
     // The test server is on loopback: a deployment would refuse it (SSRF) without this.
     allowPrivateNetwork: true,
+    allowLoopback: true,
     auth: 'basic',
     credentialsSecret: 'local/taxii',
     ...overrides,
@@ -130,7 +131,7 @@ describe('feed-pull state machine (local execution)', () => {
 
   it('refuses a metadata address without retrying, records the failure metric and fails the execution', async () => {
     const { result, states } = await run({
-      feed: feed({ id: 'bad-feed', url: 'http://169.254.169.254/feeds/', allowPrivateNetwork: false }),
+      feed: feed({ id: 'bad-feed', url: 'http://169.254.169.254/feeds/', allowPrivateNetwork: false, allowLoopback: false }),
     });
     expect(result).toHaveProperty('error');
     expect(states.filter((s) => s === FEED_PULL_STATES.pull)).toHaveLength(1);
