@@ -17,7 +17,7 @@ export interface SqsPollerOptions {
   queueArn: string;
   batchSize: number;
   maxBatchingWindowSeconds: number;
-  /** How long a received message stays hidden from other receivers (the queue's, from the topology). */
+  /** How long a received message stays hidden from other receivers (the queue's VisibilityTimeout in the template). */
   visibilityTimeoutSeconds: number;
   invoke: Invoke;
   /** FunctionResponseTypes has ReportBatchItemFailures: the handler's batchItemFailures are honoured. */
