@@ -53,6 +53,12 @@ function decodeBody(event: APIGatewayProxyEvent): Buffer | undefined {
 /** Why a body cannot be a document of this format (a cheap structural check; parsing comes later). */
 function unreadable(format: Format, body: Buffer): string | undefined {
   if (body.byteLength === 0) return 'empty body';
+  // Only whitespace (a document of no records) — judged on the head first, so a large body is not copied.
+  if (
+    /^[\s\uFEFF]*$/u.test(body.subarray(0, 4096).toString('utf8')) &&
+    !/\S/u.test(body.toString('utf8').replace(/\uFEFF/g, ''))
+  )
+    return 'the body holds only whitespace';
   const head = body
     .subarray(0, 4096)
     .toString('utf8')
@@ -91,7 +97,7 @@ export async function ingestDocument(
   const contentType = header(event, 'content-type');
   // Size first by the encoded length, so an oversized body is never decoded.
   const encodedLength = event.body?.length ?? 0;
-  const roughBytes = event.isBase64Encoded ? Math.floor((encodedLength * 3) / 4) : encodedLength;
+  const roughBytes = event.isBase64Encoded ? base64Bytes(event.body ?? '') : encodedLength;
   const body = roughBytes > deps.maxBytes * 1.1 ? undefined : decodeBody(event);
   const format = formatForContentType(contentType, body ?? Buffer.alloc(0));
   if (!format)
@@ -121,6 +127,12 @@ export async function ingestDocument(
   deps.counter.count('DocumentsAccepted', 1);
   deps.log.info('document accepted', { documentId, feedId, format, bytes: body.byteLength });
   return json(202, { documentId });
+}
+
+/** The decoded size of a base64 text, from its length and padding (without decoding it). */
+function base64Bytes(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor((text.length * 3) / 4) - padding);
 }
 
 export function createIngestApiHandler(deps: IngestApiDeps, observability?: Observability) {

@@ -1,6 +1,6 @@
 import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Format } from '../domain/indicator.ts';
 import { Ledger } from './ledger.ts';
 import type { ClaimCheck } from './messages.ts';
@@ -32,7 +32,9 @@ export function archiveKey(feedId: string, receivedAt: string, documentId: strin
 /**
  * Accept a document into the pipeline, the same way for pushed and pulled ones: archive the raw body
  * to S3 first (so nothing downstream refers to bytes that are not stored), then create its ledger entry,
- * then put the claim-check record on the raw-documents stream.
+ * then put the claim-check record on the raw-documents stream. All or nothing: when a later step fails,
+ * what the earlier ones wrote is removed again (the ledger entry only while nothing has counted on it) and
+ * the error goes to the caller, so a refused push leaves no archived object and no entry stuck `processing`.
  */
 export async function acceptDocument(
   deps: IntakeDeps,
@@ -50,15 +52,21 @@ export async function acceptDocument(
       Metadata: { ...input.metadata, 'feed-id': input.feedId, format: input.format, origin: input.origin },
     }),
   );
-  await new Ledger(deps.ddb, deps.names.ledgerTable, deps.now).create({
-    documentId,
-    feedId: input.feedId,
-    receivedAt,
-    s3Key,
-    format: input.format,
-    origin: input.origin,
-    sizeBytes: input.body.byteLength,
-  });
+  const removeArchived = () =>
+    deps.s3.send(new DeleteObjectCommand({ Bucket: deps.names.bucket, Key: s3Key }));
+  try {
+    await new Ledger(deps.ddb, deps.names.ledgerTable, deps.now).create({
+      documentId,
+      feedId: input.feedId,
+      receivedAt,
+      s3Key,
+      format: input.format,
+      origin: input.origin,
+      sizeBytes: input.body.byteLength,
+    });
+  } catch (error) {
+    await undo(error, [removeArchived]);
+  }
   const claim: ClaimCheck = {
     documentId,
     feedId: input.feedId,
@@ -69,12 +77,37 @@ export async function acceptDocument(
     origin: input.origin,
     ...(input.contentType ? { contentType: input.contentType } : {}),
   };
-  await deps.kinesis.send(
-    new PutRecordCommand({
-      StreamName: deps.names.stream,
-      PartitionKey: documentId,
-      Data: new TextEncoder().encode(JSON.stringify(claim)),
-    }),
-  );
+  try {
+    await deps.kinesis.send(
+      new PutRecordCommand({
+        StreamName: deps.names.stream,
+        PartitionKey: documentId,
+        Data: new TextEncoder().encode(JSON.stringify(claim)),
+      }),
+    );
+  } catch (error) {
+    await undo(error, [
+      () =>
+        deps.ddb.send(
+          new DeleteCommand({
+            TableName: deps.names.ledgerTable,
+            Key: { documentId },
+            ConditionExpression: '#status = :processing AND #records = :zero',
+            ExpressionAttributeNames: { '#status': 'status', '#records': 'records' },
+            ExpressionAttributeValues: { ':processing': 'processing', ':zero': 0 },
+          }),
+        ),
+      removeArchived,
+    ]);
+  }
   return { documentId, s3Key };
+}
+
+/** Undo what an intake step left, then rethrow its error (with any undo that failed as its cause). */
+async function undo(error: unknown, steps: (() => Promise<unknown>)[]): Promise<never> {
+  const failures: unknown[] = [];
+  for (const step of steps) await step().catch((e: unknown) => failures.push(e));
+  if (failures.length > 0 && error instanceof Error)
+    error.cause = new AggregateError(failures, 'intake could not undo every step');
+  throw error;
 }

@@ -3,6 +3,7 @@ import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../../functions/domain/access.ts';
 import { createIngestApiHandler, formatForContentType } from '../../../functions/ingest-api/ingest-api.ts';
+import { failNextCalls } from '../../helpers/local-emulators.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent, context, kinesisEventFrom } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
@@ -90,6 +91,11 @@ describe('POST /feeds/{feedId}/documents', () => {
       event: () => post({ 'content-type': 'text/plain' }, ''),
     },
     {
+      name: 'a whitespace-only body',
+      status: 400,
+      event: () => post({ 'content-type': 'text/csv' }, ' \r\n\t \n'),
+    },
+    {
       name: 'bad JSON',
       status: 400,
       event: () => post({ 'content-type': 'application/json' }, '{"a":'),
@@ -152,5 +158,39 @@ describe('formatForContentType', () => {
     [undefined, plain, undefined],
   ] as const)('%s → %s', (contentType, body, format) => {
     expect(formatForContentType(contentType, body)).toBe(format);
+  });
+
+  it('refuses a push whose stream put fails with 500, and leaves no archived object and no ledger entry', async () => {
+    // Prepare
+    const deps = stageDeps(aws).ingest;
+    const count = async () => ({
+      objects: (await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucket }))).KeyCount ?? 0,
+      ledger:
+        (await aws.doc.send(new ScanCommand({ TableName: aws.tables.documentLedger }))).Items?.length ?? 0,
+    });
+    const before = await count();
+    const injected = failNextCalls(aws.kinesis, 'PutRecordCommand');
+    // Act
+    const res = await createIngestApiHandler(deps)(
+      post({ 'content-type': 'text/plain' }, 'ioc 45.77.12.10'),
+      context,
+    );
+    // Assess
+    expect(injected.injected).toBe(1);
+    expect(res.statusCode).toBe(500);
+    expect(await count()).toEqual(before);
+  });
+
+  it('accepts a body of exactly 10 MiB sent base64-encoded (the limit, not over it)', async () => {
+    // Prepare
+    const body = Buffer.alloc(10 * 1024 * 1024, 0x61);
+    body.write('ioc 45.77.12.11\n');
+    // Act
+    const res = await createIngestApiHandler(stageDeps(aws).ingest)(
+      post({ 'content-type': 'text/plain' }, body.toString('base64'), 'acme-feed', true),
+      context,
+    );
+    // Assess
+    expect(res.statusCode).toBe(202);
   });
 });
