@@ -176,6 +176,46 @@ describe('the local pipeline, end to end through its HTTP API', () => {
   });
 });
 
+describe('characters a queue refuses', () => {
+  it('carries U+FFFE, U+FFFF and emoji in labels and names through every queue: the document completes, nothing lost', async () => {
+    // Prepare: 21 indicators; one carries U+FFFF and U+FFFE in a label, one an emoji in another.
+    const indicator = (i: number, extra: Record<string, unknown> = {}) => ({
+      type: 'indicator',
+      spec_version: '2.1',
+      id: `indicator--00000000-0000-4000-8000-${(0xfffe0000 + i).toString(16).padStart(12, '0')}`,
+      created: '2026-01-01T00:00:00.000Z',
+      modified: '2026-01-01T00:00:00.000Z',
+      pattern: `[ipv4-addr:value = '45.77.201.${i}']`,
+      pattern_type: 'stix',
+      valid_from: '2026-01-01T00:00:00Z',
+      ...extra,
+    });
+    const bundle = {
+      type: 'bundle',
+      id: 'bundle--0d6b0a2e-0000-4000-8000-00000000fffe',
+      objects: [
+        indicator(1, { labels: ['mutex-\uFFFF-\uFFFE'] }),
+        indicator(2, { labels: ['ransomware-🔥-drop'] }),
+        ...Array.from({ length: 19 }, (_, k) => indicator(k + 3)),
+      ],
+    };
+    // Act
+    const id = await client.push(
+      'it-poison-chars',
+      'application/stix+json',
+      Buffer.from(JSON.stringify(bundle)),
+    );
+    const status = (await client.settled([id])).get(id);
+    // Assess
+    expect(status?.counts).toMatchObject({ records: 21, loaded: 21, failed: 0 });
+    const stored = await client.indicators('ipv4');
+    const byValue = new Map(stored.map((i) => [i.value, i as Record<string, unknown>]));
+    expect(byValue.get('45.77.201.1')?.['labels']).toEqual(['mutex-\uFFFF-\uFFFE']);
+    expect(byValue.get('45.77.201.2')?.['labels']).toEqual(['ransomware-🔥-drop']);
+    expect(stored.filter((i) => i.value.startsWith('45.77.201.')).length).toBeGreaterThanOrEqual(21);
+  });
+});
+
 describe('refused requests write nothing', () => {
   const body = Buffer.from('C2 at 45.142.212[.]100\n');
 
