@@ -102,6 +102,7 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
   let parsing = false;
   const windowHours = feedConfig?.dedupWindowHours;
   const sent = { messages: 0, indicators: 0, quarantined: 0 };
+  let oversized = 0;
   /** Send what is collected so far; a streamed document is sent in batches, message keys counting on. */
   const flush = async (): Promise<void> => {
     const bodies = packMessages(
@@ -116,6 +117,22 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
           indicators: items,
         } satisfies ValidateMessage),
       deps.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+      // One record too large for any queue message is quarantined alone; its neighbours go on.
+      (indicator, bytes, limit) => {
+        oversized++;
+        quarantine.push({
+          documentId: claim.documentId,
+          feedId: claim.feedId,
+          recordKey: `extract#oversize-${indicator.fingerprint}`,
+          stage: 'extract',
+          reason: `record too large for a queue message: ${bytes} bytes, the limit is ${limit}`,
+          objectId: indicator.source.objectId,
+          rawRef: indicator.source.rawRef,
+          type: indicator.type,
+          value: indicator.value,
+          raw: excerpt(indicator),
+        });
+      },
     );
     await sendMessages(
       deps.sqs,
@@ -124,7 +141,8 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
     );
     await writeQuarantine(deps.doc, deps.names.quarantineTable, quarantine, deps.now());
     sent.messages += bodies.length;
-    sent.indicators += indicators.length;
+    sent.indicators += indicators.length - oversized;
+    oversized = 0;
     sent.quarantined += quarantine.length;
     indicators.length = 0;
     quarantine.length = 0;

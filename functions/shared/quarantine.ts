@@ -19,6 +19,35 @@ export interface QuarantineEntry {
 
 const QUARANTINE_TTL_SECONDS = 90 * 24 * 3600;
 const MAX_RAW_CHARS = 16 * 1024;
+/** Bounds of the other text fields: together with `raw` an item stays far below DynamoDB's 400 KB. */
+const MAX_REASON_CHARS = 2 * 1024;
+const MAX_FIELD_CHARS = 1024;
+
+/** Text cut to `max` characters, saying how much was left out. */
+export function bounded(text: string, max: number): string;
+export function bounded(text: string | undefined, max: number): string | undefined;
+export function bounded(text: string | undefined, max: number): string | undefined {
+  if (text === undefined || text.length <= max) return text;
+  return `${text.slice(0, max)}…(${text.length - max} more characters)`;
+}
+
+/** A quarantine entry with every text field within its bound (a 60k-column CSV header is not a reason). */
+function boundedEntry(e: QuarantineEntry): QuarantineEntry {
+  const limits: Partial<Record<keyof QuarantineEntry, number>> = {
+    reason: MAX_REASON_CHARS,
+    objectId: MAX_FIELD_CHARS,
+    rawRef: MAX_FIELD_CHARS,
+    type: MAX_FIELD_CHARS,
+    value: MAX_REASON_CHARS,
+    raw: MAX_RAW_CHARS,
+  };
+  const out: Record<string, unknown> = { ...e };
+  for (const [field, max] of Object.entries(limits)) {
+    const text = out[field];
+    if (typeof text === 'string') out[field] = bounded(text, max);
+  }
+  return out as unknown as QuarantineEntry;
+}
 
 /** JSON text of a raw record, cut to a size that fits an item comfortably. */
 export function excerpt(raw: unknown): string | undefined {
@@ -40,6 +69,6 @@ export async function writeQuarantine(
   await batchWrite(
     doc,
     table,
-    entries.map((e) => ({ PutRequest: { Item: { ...e, quarantinedAt, expiresAt } } })),
+    entries.map((e) => ({ PutRequest: { Item: { ...boundedEntry(e), quarantinedAt, expiresAt } } })),
   );
 }

@@ -59,12 +59,14 @@ export function messageBytes(item: unknown): number {
 
 /**
  * Pack items into as few message bodies as fit under `maxBytes` each: `envelope(items)` makes the body.
- * An item too large to fit even alone gets a message of its own (SQS will refuse it, and the caller fails).
+ * An item too large to fit even alone goes to `oversize` when given (the caller quarantines it alone);
+ * otherwise it gets a message of its own (SQS will refuse it, and the caller fails).
  */
 export function packMessages<T>(
   items: readonly T[],
   envelope: (items: T[], part: number) => string,
   maxBytes = MAX_MESSAGE_BYTES,
+  oversize?: (item: T, bytes: number, limit: number) => void,
 ): string[] {
   const bodies: string[] = [];
   const overhead = Buffer.byteLength(transportSafe(envelope([], 0))) + 16;
@@ -72,6 +74,10 @@ export function packMessages<T>(
   let size = overhead;
   for (const item of items) {
     const itemBytes = messageBytes(item) + 1;
+    if (oversize && overhead + itemBytes > maxBytes) {
+      oversize(item, itemBytes - 1, maxBytes - overhead);
+      continue;
+    }
     if (current.length > 0 && size + itemBytes > maxBytes) {
       bodies.push(transportSafe(envelope(current, bodies.length)));
       current = [];

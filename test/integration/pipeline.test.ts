@@ -216,6 +216,42 @@ describe('characters a queue refuses', () => {
   });
 });
 
+describe('one record too large for a queue message', () => {
+  it('is quarantined alone with the reason; its 20 neighbours load and the document completes', async () => {
+    // Prepare: one indicator with a 300 KB label (no queue message holds it), twenty ordinary ones.
+    const indicator = (i: number, extra: Record<string, unknown> = {}) => ({
+      type: 'indicator',
+      spec_version: '2.1',
+      id: `indicator--00000000-0000-4000-8000-${(0xb16b0000 + i).toString(16).padStart(12, '0')}`,
+      created: '2026-01-01T00:00:00.000Z',
+      modified: '2026-01-01T00:00:00.000Z',
+      pattern: `[ipv4-addr:value = '45.77.202.${i}']`,
+      pattern_type: 'stix',
+      valid_from: '2026-01-01T00:00:00Z',
+      ...extra,
+    });
+    const bundle = {
+      type: 'bundle',
+      id: 'bundle--0d6b0a2e-0000-4000-8000-0000000b16b0',
+      objects: [
+        indicator(1, { labels: ['x'.repeat(300 * 1024)] }),
+        ...Array.from({ length: 20 }, (_, k) => indicator(k + 2)),
+      ],
+    };
+    // Act
+    const id = await client.push('it-oversize', 'application/stix+json', Buffer.from(JSON.stringify(bundle)));
+    const status = (await client.settled([id])).get(id);
+    // Assess
+    expect(status?.counts).toMatchObject({ records: 21, loaded: 20, quarantined: 1, failed: 0 });
+    const quarantined = await client.quarantined(id);
+    expect(quarantined).toHaveLength(1);
+    expect(quarantined[0]).toMatchObject({
+      value: '45.77.202.1',
+      reason: expect.stringMatching(/^record too large for a queue message: \d+ bytes/),
+    });
+  });
+});
+
 describe('refused requests write nothing', () => {
   const body = Buffer.from('C2 at 45.142.212[.]100\n');
 
