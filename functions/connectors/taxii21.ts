@@ -5,7 +5,8 @@
  * Cursor rules (see README "TAXII"):
  * - `added_after` only ever holds a `date_added` the server reported (X-TAXII-Date-Added-First/Last
  *   or the manifest), never the client's clock.
- * - Within one pull, pages follow the server's `next` token; `added_after` is only used to start a
+ * - Within one pull, pages follow the server's `next` token, always sent with a `limit` (the configured one,
+ *   else the size of the server's first page: medallion 3.0.0 fails on `next` alone); `added_after` is only used to start a
  *   pull, or to continue when the server says `more: true` without `next` (the spec allows that).
  * - `added_after` is exclusive, and several objects can share one `date_added` across a page
  *   boundary. So the cursor is `{ addedAfter: L, seen: [...] }`: every object version with
@@ -603,6 +604,9 @@ export async function* pullPages(
     if (!page.more) return cursor;
     if (page.next !== undefined) {
       request = { addedAfter: request.addedAfter, next: page.next };
+      // Always send a page size with `next`: medallion 3.0.0 answers 500 to `next` without `limit`. Unless
+      // configured, ask for what the server chose to send on this full page (its own page size).
+      limit ??= Math.max(1, keys.length);
     } else {
       request = { addedAfter: cursor.addedAfter, next: undefined };
       requestCursor = cursor;

@@ -315,6 +315,37 @@ describe('pull over many pages', () => {
     expect(server.requests.every((r) => r.path.endsWith('/objects/'))).toBe(true);
   });
 
+  it('pages a medallion-like server (500 on next without limit) with no limit configured, and resumes across a restart', async () => {
+    // Prepare: the server pages by 40 on its own; a pull with no limit dies after 120 objects.
+    server = await TaxiiTestServer.start({ maxPageSize: 40 });
+    expect(server.misbehave.nextWithoutLimit).toBe('error-500');
+    seedWithTie(server, 300, 100, 30);
+    const delivered: string[] = [];
+    let saved: TaxiiCursor | undefined;
+    const crash = pull(client(), options({ limit: undefined }), {
+      onPage: async (objects) => {
+        if (delivered.length >= 120) throw new Error('disk full');
+        delivered.push(...ids(objects));
+      },
+      commitCursor: async (cursor) => {
+        saved = cursor;
+      },
+    });
+    await expect(crash).rejects.toThrow('disk full');
+    const firstRun = server.requests.filter((r) => r.path.endsWith('/objects/'));
+    server.restart();
+
+    // Act
+    const resumed = await pullAll(client(), options({ limit: undefined, cursor: saved }));
+
+    // Assess: every request with next carried a limit (the server's own page size), nothing lost or repeated.
+    const withNext = server.requests.filter((r) => r.query.get('next') !== null);
+    expect(withNext.length).toBeGreaterThan(3);
+    expect(withNext.every((r) => r.query.get('limit') === '40')).toBe(true);
+    expect(firstRun.length).toBeGreaterThanOrEqual(3);
+    expect([...delivered, ...ids(resumed.objects)]).toEqual(ids(generateIndicators(300)));
+  });
+
   it('resumes after a crash and a server restart with no gap and no repeat, ties at the boundary', async () => {
     // Prepare: pages of 50; page 3 (objects 100-149) ends inside a tie (objects 120-179).
     seedWithTie(server, 400, 120, 60);

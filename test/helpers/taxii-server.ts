@@ -54,6 +54,11 @@ export interface Misbehaviour {
   manifestMissing: boolean;
   /** Wait this long before answering (timeouts). */
   stallMs: number;
+  /**
+   * A request with `next` but no `limit`: OASIS medallion 3.0.0 (the reference TAXII 2.1 server) answers
+   * HTTP 500 (its paging code reads `limit` unconditionally); 'answer' pages on as the spec intends.
+   */
+  nextWithoutLimit: 'error-500' | 'answer';
 }
 
 export interface InjectedFailure {
@@ -91,10 +96,15 @@ const NO_MISBEHAVIOUR: Misbehaviour = {
   dateHeaders: 'ok',
   manifestMissing: false,
   stallMs: 0,
+  nextWithoutLimit: 'answer',
 };
 
+/** What this server gets wrong by default: what medallion 3.0.0 gets wrong. */
+const MEDALLION_3_0_0: Misbehaviour = { ...NO_MISBEHAVIOUR, nextWithoutLimit: 'error-500' };
+
 export class TaxiiTestServer {
-  misbehave: Misbehaviour = { ...NO_MISBEHAVIOUR };
+  /** Starts as medallion 3.0.0 behaves (see MEDALLION_3_0_0); tests change it per case. */
+  misbehave: Misbehaviour = { ...MEDALLION_3_0_0 };
   readonly requests: RecordedRequest[] = [];
   private failures: InjectedFailure[] = [];
   private tokens = new Map<
@@ -317,6 +327,16 @@ export class TaxiiTestServer {
       );
     const pageSize = Math.min(limit, this.maxPageSize);
     const next = params.get('next');
+    if (next !== null && limitText === null && this.misbehave.nextWithoutLimit === 'error-500')
+      return send(
+        res,
+        500,
+        taxiiError(
+          'Internal error',
+          "int() argument must be a string, a bytes-like object or a number, not 'NoneType'",
+          500,
+        ),
+      );
     let matched: StoredVersion[];
     if (next !== null && this.misbehave.ignoreNext === false) {
       const state = this.tokens.get(next);
