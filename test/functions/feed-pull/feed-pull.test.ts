@@ -161,7 +161,10 @@ describe('runFeedPull: HTTP feeds', () => {
   });
 
   it('refuses a loopback feed without allowPrivateNetwork, permanently, before any request', async () => {
-    const failure = pullAll(feed('/list.csv', { allowPrivateNetwork: false, allowLoopback: false }), harness());
+    const failure = pullAll(
+      feed('/list.csv', { allowPrivateNetwork: false, allowLoopback: false }),
+      harness(),
+    );
     await expect(failure).rejects.toBeInstanceOf(FeedPullPermanentError);
     await expect(failure).rejects.toThrow('loopback address');
     expect(seen).toHaveLength(0);

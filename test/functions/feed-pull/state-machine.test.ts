@@ -131,7 +131,12 @@ describe('feed-pull state machine (local execution)', () => {
 
   it('refuses a metadata address without retrying, records the failure metric and fails the execution', async () => {
     const { result, states } = await run({
-      feed: feed({ id: 'bad-feed', url: 'http://169.254.169.254/feeds/', allowPrivateNetwork: false, allowLoopback: false }),
+      feed: feed({
+        id: 'bad-feed',
+        url: 'http://169.254.169.254/feeds/',
+        allowPrivateNetwork: false,
+        allowLoopback: false,
+      }),
     });
     expect(result).toHaveProperty('error');
     expect(states.filter((s) => s === FEED_PULL_STATES.pull)).toHaveLength(1);
