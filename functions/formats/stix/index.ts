@@ -122,7 +122,12 @@ export function check(
   } else {
     const version = versionOf(obj, obj.type, bundleVersion);
     if (version === '2.1') verdicts.versions[i] = 1;
-    problem = validateObject(obj, obj.type, version);
+    problem = validateObject(
+      obj,
+      obj.type,
+      version,
+      obj.spec_version === undefined && bundleVersion === version,
+    );
   }
   if (problem === undefined) return true;
   verdicts.problems.set(i, problem);

@@ -150,14 +150,21 @@ export function compareTimestamps(a: string, b: string): number {
   return 0;
 }
 
-/** The spec version of one object: its own `spec_version`, else inferred from 2.1-only features. */
+/**
+ * The spec version of one object: its own `spec_version`; else 2.1 for a type only 2.1 has; else the
+ * version its bundle declares; else inferred from its shape (a 2.1-only property). Version-specific rules
+ * follow it, so a 2.1-looking property does not override a bundle's declared 2.0.
+ *
+ * @example versionOf({ type: 'malware', is_family: true }, 'malware', '2.0') // '2.0'
+ */
 export function versionOf(obj: StixObject, type: string, bundleVersion: string | undefined): SpecVersion {
   const own = obj.spec_version;
   if (own === '2.1' || own === '2.0') return own;
   if (own !== undefined) return '2.1';
   if (SCO_TYPES.has(type) || ONLY_21.has(type)) return '2.1';
+  if (bundleVersion === '2.0' || bundleVersion === '2.1') return bundleVersion;
   for (const marker of MARKERS_21) if (obj[marker] !== undefined) return '2.1';
-  return bundleVersion === '2.1' ? '2.1' : '2.0';
+  return '2.0';
 }
 
 const quoteValue = (v: unknown): string => {
@@ -187,7 +194,13 @@ function stringList(obj: StixObject, key: string, required: boolean): string | u
  * @example validateObject({ type: 'identity', id: 'identity--…', created: '…' }, 'identity', '2.1')
  * // 'missing required property "spec_version" (required on STIX 2.1 objects)'
  */
-export function validateObject(obj: StixObject, type: string, version: SpecVersion): string | undefined {
+export function validateObject(
+  obj: StixObject,
+  type: string,
+  version: SpecVersion,
+  /** The version is the one the object's bundle declares: the object need not repeat it. */
+  inherited = false,
+): string | undefined {
   if (!isStixId(obj.id, type))
     return obj.id === undefined
       ? 'missing required property "id"'
@@ -197,7 +210,7 @@ export function validateObject(obj: StixObject, type: string, version: SpecVersi
   if (SCO_TYPES.has(type)) return validateSco(obj, type);
   // A custom 2.1 SCO (declared by a new-sco extension) has no created/modified, like the spec's SCOs.
   if (!isSpecType(type) && isCustomSco(obj)) return undefined;
-  if (version === '2.1' && obj.spec_version === undefined)
+  if (version === '2.1' && obj.spec_version === undefined && !inherited)
     return `missing required property "spec_version" (required on STIX 2.1 ${type} objects)`;
   const created = timestamp(obj, 'created', true);
   if (created) return created;
@@ -238,11 +251,12 @@ function validateIndicator(obj: StixObject, version: SpecVersion): string | unde
   if (validFrom) return validFrom;
   const validUntil = timestamp(obj, 'valid_until', false);
   if (validUntil) return validUntil;
-  if (
-    obj.valid_until !== undefined &&
-    compareTimestamps(obj.valid_until as string, obj.valid_from as string) <= 0
-  )
-    return `"valid_until" (${obj.valid_until}) is not later than "valid_from" (${obj.valid_from})`;
+  // 2.1 wants valid_until later than valid_from; 2.0 only forbids it earlier (MISP exports equal ones).
+  if (obj.valid_until !== undefined) {
+    const order = compareTimestamps(obj.valid_until as string, obj.valid_from as string);
+    if (order < 0 || (order === 0 && version === '2.1'))
+      return `"valid_until" (${obj.valid_until}) is ${version === '2.1' ? 'not later than' : 'earlier than'} "valid_from" (${obj.valid_from})`;
+  }
   const labels = stringList(obj, 'labels', version === '2.0');
   if (labels) return labels;
   const types = stringList(obj, 'indicator_types', false);

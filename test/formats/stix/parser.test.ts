@@ -60,6 +60,74 @@ function parse(doc: unknown, options: ParseOptions = OPTIONS): Parsed {
 
 const bundle = (...objects: unknown[]) => ({ type: 'bundle', id: `bundle--${uuid()}`, objects });
 
+describe('stixParser: the version of each object', () => {
+  /** A STIX 2.0 indicator as MISP exports it: labels, no pattern_type, valid_until equal to valid_from. */
+  const indicator20 = (value: string, extra: Record<string, unknown> = {}) => ({
+    type: 'indicator',
+    id: `indicator--${uuid()}`,
+    created: T,
+    modified: T,
+    labels: ['malicious-activity'],
+    pattern: `[domain-name:value = '${value}']`,
+    valid_from: T,
+    valid_until: T,
+    ...extra,
+  });
+  const bundle20 = (...objects: unknown[]) => ({ ...bundle(...objects), spec_version: '2.0' });
+
+  it('reads a 2.0 bundle whose indicators have valid_until equal to valid_from (only 2.1 forbids it)', () => {
+    // Act
+    const parsed = parse(bundle20(indicator20('a.example.org'), indicator20('b.example.org')));
+    // Assess
+    expect(parsed.indicators.map((i) => i.value)).toEqual(['a.example.org', 'b.example.org']);
+    expect(parsed.quarantined).toEqual([]);
+  });
+
+  it("keeps a bundle's declared 2.0 even when an object has a 2.1-looking property", () => {
+    // Act: pattern_type is a 2.1 property; under 2.0 rules, labels are still required.
+    const parsed = parse(
+      bundle20(
+        indicator20('c.example.org', { pattern_type: 'stix' }),
+        indicator20('d.example.org', { pattern_type: 'stix', labels: undefined }),
+      ),
+    );
+    // Assess
+    expect(parsed.indicators.map((i) => i.value)).toEqual(['c.example.org']);
+    expect(parsed.quarantined.map((q) => q.reason)).toEqual([
+      'indicator: missing required property "labels" (STIX 2.0 indicator)',
+    ]);
+  });
+
+  it('gives an object without spec_version the version its bundle declares (2.1), with 2.1 rules', () => {
+    // Prepare
+    const inherit = indicator("[domain-name:value = 'e.example.org']", { spec_version: undefined });
+    const equal = indicator("[domain-name:value = 'f.example.org']", {
+      spec_version: undefined,
+      valid_until: T,
+    });
+    for (const obj of [inherit, equal]) delete obj['spec_version'];
+    // Act
+    const parsed = parse({ ...bundle(inherit, equal), spec_version: '2.1' });
+    // Assess
+    expect(parsed.indicators.map((i) => i.value)).toEqual(['e.example.org']);
+    expect(parsed.quarantined.map((q) => q.reason)).toEqual([
+      `indicator: "valid_until" (${T}) is not later than "valid_from" (${T})`,
+    ]);
+  });
+
+  it('infers 2.1 from the shape when neither the object nor its bundle says, and then wants spec_version', () => {
+    // Prepare
+    const obj = indicator("[domain-name:value = 'g.example.org']");
+    delete obj['spec_version'];
+    // Act
+    const parsed = parse(bundle(obj));
+    // Assess
+    expect(parsed.quarantined.map((q) => q.reason)).toEqual([
+      'indicator: missing required property "spec_version" (required on STIX 2.1 indicator objects)',
+    ]);
+  });
+});
+
 describe('stixParser', () => {
   it('yields exactly the valid indicators of a mixed bundle; the rest is quarantined or counted', () => {
     // Prepare
