@@ -311,7 +311,7 @@ export class Emitter {
     let values: PatternValue[];
     let problems: { path: string; reason: string }[];
     try {
-      ({ values, problems } = patternValues(parsePattern(pattern)));
+      ({ values, problems } = patternValues(parsePattern(pattern, version)));
     } catch (error) {
       if (!(error instanceof PatternError)) throw error;
       this.out.push({

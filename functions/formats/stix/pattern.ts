@@ -46,7 +46,7 @@ export type ComparisonExpression =
       /** A list only for IN. */
       value: PatternConstant | PatternConstant[];
     }
-  | { kind: 'exists'; path: ObjectPath }
+  | { kind: 'exists'; path: ObjectPath; negated?: boolean }
   | { kind: 'and' | 'or'; operands: ComparisonExpression[] };
 
 export type Qualifier =
@@ -117,15 +117,31 @@ const KEYWORDS = new Set([
   'false',
 ]);
 
-/** Deeper nesting than any real pattern needs; keeps recursion far from the stack limit. */
-const MAX_DEPTH = 100;
+/**
+ * Far deeper nesting than any real pattern needs, and still far from the stack limit (each level is a
+ * handful of frames; tested at the bound with a default-sized stack).
+ */
+const MAX_DEPTH = 500;
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isAlpha = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const isHex = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 const isBase64 = (c: number): boolean =>
   isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47;
-const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13 || c === 12;
+/** The grammar's white space: ASCII (with VT), NEL, NBSP, OGHAM, U+2000–U+200A, LS, PS, NNBSP, MMSP, U+3000. */
+const isSpace = (c: number): boolean =>
+  c === 32 ||
+  (c >= 9 && c <= 13) ||
+  (c > 127 &&
+    (c === 0x85 ||
+      c === 0xa0 ||
+      c === 0x1680 ||
+      (c >= 0x2000 && c <= 0x200a) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0x202f ||
+      c === 0x205f ||
+      c === 0x3000));
 
 function describe(src: string, at: number): string {
   if (at >= src.length) return 'end of pattern';
@@ -175,7 +191,11 @@ class Parser {
   /** Open parentheses: bounded so a hostile pattern cannot exhaust the stack. */
   private depth = 0;
 
-  constructor(private readonly src: string) {
+  constructor(
+    private readonly src: string,
+    /** STIX 2.0 writes START/STOP times as plain strings, 2.1 as t'…'. */
+    private readonly version: '2.0' | '2.1' = '2.1',
+  ) {
     this.advance();
   }
 
@@ -195,7 +215,19 @@ class Parser {
     const src = this.src;
     const n = src.length;
     let i = this.pos;
-    while (i < n && isSpace(src.charCodeAt(i))) i++;
+    for (;;) {
+      while (i < n && isSpace(src.charCodeAt(i))) i++;
+      // Comments, as the grammar skips them: `// …` to the end of the line, `/* … */`.
+      if (src.charCodeAt(i) !== 47) break;
+      const second = src.charCodeAt(i + 1);
+      if (second === 47) {
+        while (i < n && src.charCodeAt(i) !== 10 && src.charCodeAt(i) !== 13) i++;
+      } else if (second === 42) {
+        const end = src.indexOf('*/', i + 2);
+        if (end < 0) throw new PatternError(i, "'*/' closing the comment", 'end of pattern');
+        i = end + 2;
+      } else break;
+    }
     if (i >= n) return this.token(T.End, '', n, n);
     const c = src.charCodeAt(i);
     switch (c) {
@@ -312,8 +344,7 @@ class Parser {
     }
     if (!isFloat && intDigits > 1 && src.charCodeAt(intStart) === 48)
       throw new PatternError(at, 'an integer without leading zeros', describe(src, at));
-    if (isAlpha(src.charCodeAt(i)))
-      throw new PatternError(i, 'white space or an operator after a number', describe(src, i));
+    // A keyword may follow at once (`WITHIN 300SECONDS`): the grammar's lexer needs no space there.
     return this.token(isFloat ? T.Float : T.Int, src.slice(at, i), at, i);
   }
 
@@ -404,15 +435,26 @@ class Parser {
         this.expectKeyword('TIMES');
       } else if (this.isKeyword('START')) {
         this.advance();
-        const start = this.expect(T.Timestamp, "a timestamp t'…' after START");
+        const start = this.qualifierTime('START');
         this.expectKeyword('STOP');
-        const stop = this.expect(T.Timestamp, "a timestamp t'…' after STOP");
+        const stop = this.qualifierTime('STOP');
         qualifier = { kind: 'start-stop', start, stop };
       } else {
         return expression;
       }
       expression = { kind: 'qualified', expression, qualifier };
     }
+  }
+
+  /** A START/STOP time: t'…' (2.1), or in 2.0 a plain string holding a timestamp. */
+  private qualifierTime(after: string): string {
+    if (this.version === '2.0' && this.t === T.String) {
+      if (!isTimestamp(this.text)) this.fail(`a timestamp '…' after ${after}`);
+      const text = this.text;
+      this.advance();
+      return text;
+    }
+    return this.expect(T.Timestamp, `a timestamp t'…' after ${after}`);
   }
 
   private observation(): ObservationExpression {
@@ -447,6 +489,11 @@ class Parser {
     if (this.isKeyword('EXISTS')) {
       this.advance();
       return { kind: 'exists', path: this.objectPath() };
+    }
+    if (this.isKeyword('NOT')) {
+      this.advance();
+      this.expectKeyword('EXISTS');
+      return { kind: 'exists', path: this.objectPath(), negated: true };
     }
     const path = this.objectPath();
     let negated = false;
@@ -572,8 +619,8 @@ class Parser {
  *
  * @example parsePattern("[ipv4-addr:value = '198.51.100.1']").kind // 'observation'
  */
-export function parsePattern(pattern: string): ObservationExpression {
-  return new Parser(pattern).parsePattern();
+export function parsePattern(pattern: string, version: '2.0' | '2.1' = '2.1'): ObservationExpression {
+  return new Parser(pattern, version).parsePattern();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -630,7 +677,7 @@ export function printPath(path: ObjectPath): string {
 function printComparison(e: ComparisonExpression): string {
   switch (e.kind) {
     case 'exists':
-      return `EXISTS ${printPath(e.path)}`;
+      return `${e.negated ? 'NOT ' : ''}EXISTS ${printPath(e.path)}`;
     case 'comparison': {
       const value = Array.isArray(e.value)
         ? `(${e.value.map(printConstant).join(', ')})`

@@ -10,6 +10,7 @@ import {
   parsePattern,
   printPattern,
 } from '../../../functions/formats/stix/pattern.ts';
+import { patternValues } from '../../../functions/formats/stix/pattern-values.ts';
 
 const path = (objectType: string, ...steps: (string | number)[]): ObjectPath => ({
   objectType,
@@ -266,15 +267,52 @@ describe('parsePattern', () => {
     }
   });
 
-  it('refuses nesting deeper than 100 parentheses with a PatternError, not a stack overflow', () => {
+  it('reads 500 nested parentheses and refuses deeper with a PatternError, not a stack overflow', () => {
     // Prepare
-    const deep = `${'('.repeat(5000)}[a:b = 1]${')'.repeat(5000)}`;
-    const inside = `[${'('.repeat(5000)}a:b = 1${')'.repeat(5000)}]`;
+    const nest = (n: number) => `${'('.repeat(n)}[a:b = 1]${')'.repeat(n)}`;
+    const deep = nest(50_000);
+    const inside = `[${'('.repeat(50_000)}a:b = 1${')'.repeat(50_000)}]`;
+    const insideAtBound = `[${'('.repeat(500)}a:b = 1${')'.repeat(500)}]`;
 
     // Act and Assess
-    expect(() => parsePattern(deep)).toThrow(/expected at most 100 nested parentheses/);
+    expect(parsePattern(nest(500)).kind).toBe('observation');
+    expect(parsePattern(insideAtBound).kind).toBe('observation');
+    expect(() => parsePattern(nest(501))).toThrow(/expected at most 500 nested parentheses/);
+    expect(() => parsePattern(deep)).toThrow(/expected at most 500 nested parentheses/);
     expect(() => parsePattern(inside)).toThrow(PatternError);
-    expect(parsePattern(`${'('.repeat(100)}[a:b = 1]${')'.repeat(100)}`).kind).toBe('observation');
+  });
+
+  it.each([
+    ['a // comment to the end of the line', "[ipv4-addr:value = '198.51.100.1'] // from the 2024 report"],
+    ['a /* block */ comment', "[ipv4-addr:value /* the C2 */ = '198.51.100.1']"],
+    ['a multi-line block comment', "/* line one\n line two */ [ipv4-addr:value = '198.51.100.1']"],
+    ['NBSP and U+2003 as white space', "[ipv4-addr:value\u00a0=\u2003'198.51.100.1']"],
+    ['U+3000, VT and NEL as white space', "[ipv4-addr:value\u3000=\u000b\u0085'198.51.100.1']"],
+    ['NOT EXISTS', "[ipv4-addr:value = '198.51.100.1' AND NOT EXISTS ipv4-addr:resolves_to_refs]"],
+    ['WITHIN 300SECONDS without a space', "[ipv4-addr:value = '198.51.100.1'] WITHIN 300SECONDS"],
+  ])('reads %s as the STIX 2.1 grammar does', (_name, pattern) => {
+    // Act
+    const values = patternValues(parsePattern(pattern)).values;
+    // Assess
+    expect(values.map((v) => v.value)).toEqual(['198.51.100.1']);
+  });
+
+  it("reads START/STOP times as plain strings in STIX 2.0 and as t'…' in 2.1, each only in its version", () => {
+    // Prepare
+    const v20 = "[ipv4-addr:value = '198.51.100.1'] START '2016-06-01T00:00:00Z' STOP '2016-07-01T00:00:00Z'";
+    const v21 =
+      "[ipv4-addr:value = '198.51.100.1'] START t'2016-06-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'";
+    // Act and Assess
+    expect(parsePattern(v20, '2.0')).toMatchObject({ qualifier: { start: '2016-06-01T00:00:00Z' } });
+    expect(parsePattern(v21, '2.1')).toMatchObject({ qualifier: { stop: '2016-07-01T00:00:00Z' } });
+    expect(() => parsePattern(v20, '2.1')).toThrow(PatternError);
+    expect(() => parsePattern("[a:b = 1] START 'not a time' STOP '2016-07-01T00:00:00Z'", '2.0')).toThrow(
+      /a timestamp '…' after START/,
+    );
+  });
+
+  it('refuses an unterminated block comment, naming it', () => {
+    expect(() => parsePattern('[a:b = 1] /* never closed')).toThrow(/'\*\/' closing the comment/);
   });
 
   it('throws nothing but PatternError on arbitrary text', () => {
