@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TlpSchema } from './indicator.ts';
+import { TLP_LEVELS, type Tlp, TlpSchema } from './indicator.ts';
 
 /**
  * Who may call which route. A credential has one role: `provider` pushes to its feeds, `reader` reads
@@ -92,4 +92,48 @@ export function allowedResources(caller: Caller, base: string): string[] {
     resources.push(`${base}/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`);
   }
   return resources;
+}
+
+/** Where a TLP stands: clear 0 … red 4. */
+export function tlpRank(tlp: Tlp): number {
+  return TLP_LEVELS.indexOf(tlp);
+}
+
+/**
+ * The TLP an unmarked source is read at: amber (need to know). Failing closed keeps an unmarked report
+ * from a closed community away from green readers; a public feed says so with `defaults.tlp: clear`.
+ */
+export const UNMARKED_TLP: Tlp = 'amber';
+
+/** What a reader is told of one source of an indicator. */
+export interface SourceView {
+  feedId: string;
+  tlp?: Tlp | undefined;
+}
+
+/** May this caller see this source: its feed (a reader's feed set, if any) and its TLP within the ceiling? */
+export function maySee(caller: Caller, source: SourceView): boolean {
+  if (caller.role === 'operator') return true;
+  if (caller.role !== 'reader') return false;
+  if (caller.feeds.length > 0 && !caller.feeds.includes(source.feedId)) return false;
+  return tlpRank(source.tlp ?? UNMARKED_TLP) <= tlpRank(caller.tlp);
+}
+
+/**
+ * An indicator as a caller may see it: only its visible sources; its TLP the highest of theirs (null when
+ * none is marked); whether any source was withheld (then aggregate fields merged from every source —
+ * names, labels — must not be shown). Undefined when no source is visible: the indicator is not returned.
+ *
+ * @example visibleSources(reader('green'), [{ feedId: 'a', tlp: 'red' }]) // undefined
+ */
+export function visibleSources<S extends SourceView>(
+  caller: Caller,
+  sources: readonly S[],
+): { sources: S[]; tlp: Tlp | null; withheld: boolean } | undefined {
+  const visible = sources.filter((s) => maySee(caller, s));
+  if (visible.length === 0) return undefined;
+  let tlp: Tlp | null = null;
+  for (const s of visible)
+    if (s.tlp !== undefined && (tlp === null || tlpRank(s.tlp) > tlpRank(tlp))) tlp = s.tlp;
+  return { sources: visible, tlp, withheld: visible.length < sources.length };
 }

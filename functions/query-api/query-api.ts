@@ -2,7 +2,8 @@ import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynam
 import { GetCommand, QueryCommand, type QueryCommandOutput, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
-import { IndicatorTypeSchema } from '../domain/indicator.ts';
+import { type Caller, maySee, visibleSources } from '../domain/access.ts';
+import { IndicatorTypeSchema, type Tlp, TlpSchema } from '../domain/indicator.ts';
 import { type StoredIndicator, StoredIndicatorSchema } from '../load/merge.ts';
 import { callerOf } from '../shared/caller.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
@@ -66,18 +67,35 @@ function params<S extends z.ZodType>(schema: S, event: APIGatewayProxyEvent): z.
   return parsed.data;
 }
 
-export function toApiIndicator(item: StoredIndicator) {
+/**
+ * An indicator as `caller` may see it, or undefined when none of its sources is visible to them (see
+ * `visibleSources`): hidden sources are left out with their feed ids, the TLP shown is the highest of the
+ * visible ones, and confidence and first/last seen come from the visible sources only. When a source was
+ * withheld, names, labels and kill-chain phases (merged from every source, not kept per source) are not
+ * shown, and `partial` says so.
+ */
+export function toApiIndicator(item: StoredIndicator, caller: Caller) {
+  const view = visibleSources(caller, Object.values(item.sources));
+  if (!view) return undefined;
+  const { sources, withheld } = view;
+  const confidences = sources.flatMap((s) => (s.confidence === undefined ? [] : [s.confidence]));
   return {
     type: item.type,
     value: item.value,
     fingerprint: item.fingerprint,
-    confidence: item.confidence ?? null,
-    tlp: item.tlp ?? null,
-    names: item.names,
-    labels: item.labels,
-    firstSeen: item.firstSeen,
-    lastSeen: item.lastSeen,
-    sources: Object.values(item.sources)
+    confidence: withheld ? (confidences.length ? Math.max(...confidences) : null) : (item.confidence ?? null),
+    tlp: withheld ? view.tlp : (item.tlp ?? view.tlp),
+    names: withheld ? [] : item.names,
+    labels: withheld ? [] : item.labels,
+    firstSeen: withheld ? sources.map((s) => s.firstSeen).sort()[0] : item.firstSeen,
+    lastSeen: withheld
+      ? sources
+          .map((s) => s.lastSeen)
+          .sort()
+          .at(-1)
+      : item.lastSeen,
+    ...(withheld ? { partial: true } : {}),
+    sources: sources
       .map((s) => ({
         feedId: s.feedId,
         firstSeen: s.firstSeen,
@@ -91,7 +109,7 @@ export function toApiIndicator(item: StoredIndicator) {
   };
 }
 
-async function listIndicators(deps: QueryApiDeps, event: APIGatewayProxyEvent) {
+async function listIndicators(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   const q = params(IndicatorsQuerySchema, event);
   const startKey = decodeCursor(q.cursor);
   const since = q.since ? new Date(q.since).toISOString() : undefined;
@@ -126,7 +144,8 @@ async function listIndicators(deps: QueryApiDeps, event: APIGatewayProxyEvent) {
   }
   const indicators = (out.Items ?? []).flatMap((item) => {
     const parsed = StoredIndicatorSchema.safeParse(item);
-    return parsed.success ? [toApiIndicator(parsed.data)] : [];
+    const shown = parsed.success ? toApiIndicator(parsed.data, caller) : undefined;
+    return shown ? [shown] : [];
   });
   return { indicators, cursor: encodeCursor(out.LastEvaluatedKey) };
 }
@@ -195,13 +214,8 @@ async function recentDocuments(
   return items.slice(0, limit);
 }
 
-async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent) {
-  const q = params(PipelinesQuerySchema, event);
-  const docs = await recentDocuments(deps, q.limit, q.feedId);
-  return { documents: docs.map(documentOf) };
-}
-
-async function feeds(deps: QueryApiDeps) {
+/** Every Feeds item (tens, not millions: one paged scan). */
+async function feedItems(deps: QueryApiDeps): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
@@ -211,7 +225,40 @@ async function feeds(deps: QueryApiDeps) {
     items.push(...(out.Items ?? []));
     startKey = out.LastEvaluatedKey;
   } while (startKey);
-  const feedIds = items.map((i) => String(i.feedId)).sort();
+  return items;
+}
+
+/**
+ * Which feeds a caller may see named in the status routes: a reader only feeds within its feed set and
+ * whose default TLP (the feeds file's `defaults.tlp`; unmarked is amber) is within its ceiling.
+ */
+async function feedFilter(deps: QueryApiDeps, caller: Caller): Promise<(feedId: string) => boolean> {
+  if (caller.role === 'operator') return () => true;
+  const tlps = new Map<string, Tlp | undefined>();
+  for (const item of await feedItems(deps)) {
+    const tlp = TlpSchema.safeParse(
+      (item.config as { defaults?: { tlp?: unknown } } | undefined)?.defaults?.tlp,
+    );
+    tlps.set(String(item.feedId), tlp.success ? tlp.data : undefined);
+  }
+  return (feedId) => maySee(caller, { feedId, tlp: tlps.get(feedId) });
+}
+
+async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
+  const q = params(PipelinesQuerySchema, event);
+  const [docs, visible] = await Promise.all([
+    recentDocuments(deps, q.limit, q.feedId),
+    feedFilter(deps, caller),
+  ]);
+  return { documents: docs.filter((d) => visible(d.feedId)).map(documentOf) };
+}
+
+async function feeds(deps: QueryApiDeps, _event: APIGatewayProxyEvent, caller: Caller) {
+  const [items, visible] = await Promise.all([feedItems(deps), feedFilter(deps, caller)]);
+  const feedIds = items
+    .map((i) => String(i.feedId))
+    .filter(visible)
+    .sort();
   const result = await Promise.all(
     feedIds.map(async (feedId) => {
       const docs = await recentDocuments(deps, 20, feedId);
@@ -329,7 +376,10 @@ async function health(deps: QueryApiDeps) {
   return { status: ok ? 'ok' : 'degraded', dependencies, time: deps.now().toISOString() };
 }
 
-const ROUTES: Record<string, (deps: QueryApiDeps, event: APIGatewayProxyEvent) => Promise<unknown>> = {
+const ROUTES: Record<
+  string,
+  (deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) => Promise<unknown>
+> = {
   '/indicators': listIndicators,
   '/status/pipelines': pipelines,
   '/status/feeds': feeds,
@@ -349,7 +399,7 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
   if (caller.role !== 'reader' && caller.role !== 'operator')
     return error(403, 'API key not valid for reading');
   try {
-    return json(200, await handler(deps, event));
+    return json(200, await handler(deps, event, caller));
   } catch (e) {
     if (e instanceof BadRequestError) return error(400, e.message);
     throw e;
