@@ -1,4 +1,7 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand, type QueryCommandOutput, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
@@ -21,6 +24,15 @@ export interface QueryApiDeps {
     documentLedger: string;
     feedState: string;
     quarantine: string;
+  };
+  /** The rest of the pipeline, for GET /health: work queues (URLs), the raw stream and the archive. */
+  dependencies?: {
+    sqs: Pick<SQSClient, 'send'>;
+    kinesis: Pick<KinesisClient, 'send'>;
+    s3: Pick<S3Client, 'send'>;
+    queues: Record<string, string>;
+    stream: string;
+    bucket: string;
   };
   log: Log;
   now: () => Date;
@@ -357,20 +369,54 @@ async function metrics(deps: QueryApiDeps) {
   };
 }
 
+/** One dependency's state: `ok`, its status when not ready, or `error: <name>` when it does not answer. */
+async function probe(check: () => Promise<string>): Promise<string> {
+  try {
+    return await check();
+  } catch (e) {
+    return `error: ${(e as Error).name}`;
+  }
+}
+
 async function health(deps: QueryApiDeps) {
-  const entries = await Promise.all(
-    Object.entries(deps.tables).map(async ([name, table]) => {
-      try {
-        const out = await deps.ddb.send(new DescribeTableCommand({ TableName: table }));
-        return [
-          name,
-          out.Table?.TableStatus === 'ACTIVE' ? 'ok' : (out.Table?.TableStatus ?? 'unknown').toLowerCase(),
-        ];
-      } catch (e) {
-        return [name, `error: ${(e as Error).name}`];
-      }
-    }),
-  );
+  const status = (s: string | undefined, ready: string) =>
+    s === ready ? 'ok' : (s ?? 'unknown').toLowerCase();
+  const checks: [string, () => Promise<string>][] = Object.entries(deps.tables).map(([name, table]) => [
+    name,
+    async () =>
+      status(
+        (await deps.ddb.send(new DescribeTableCommand({ TableName: table }))).Table?.TableStatus,
+        'ACTIVE',
+      ),
+  ]);
+  const more = deps.dependencies;
+  if (more) {
+    for (const [name, url] of Object.entries(more.queues))
+      checks.push([
+        `${name}Queue`,
+        async () => {
+          await more.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+          return 'ok';
+        },
+      ]);
+    checks.push([
+      'rawDocumentsStream',
+      async () =>
+        status(
+          (await more.kinesis.send(new DescribeStreamSummaryCommand({ StreamName: more.stream })))
+            .StreamDescriptionSummary?.StreamStatus,
+          'ACTIVE',
+        ),
+    ]);
+    checks.push([
+      'rawArchiveBucket',
+      async () => {
+        await more.s3.send(new HeadBucketCommand({ Bucket: more.bucket }));
+        return 'ok';
+      },
+    ]);
+  }
+  const entries = await Promise.all(checks.map(async ([name, check]) => [name, await probe(check)] as const));
   const dependencies = Object.fromEntries(entries) as Record<string, string>;
   const ok = Object.values(dependencies).every((s) => s === 'ok');
   return { status: ok ? 'ok' : 'degraded', dependencies, time: deps.now().toISOString() };

@@ -42,6 +42,11 @@ export const QueryApiEnvSchema = BaseEnvSchema.extend({
   TABLE_DOCUMENT_LEDGER: name,
   TABLE_FEED_STATE: name,
   TABLE_QUARANTINE: name,
+  QUEUE_VALIDATE_URL: name,
+  QUEUE_DEDUP_URL: name,
+  QUEUE_LOAD_URL: name,
+  STREAM_RAW_DOCUMENTS: name,
+  BUCKET_RAW_ARCHIVE: name,
 });
 
 export const ExtractEnvSchema = BaseEnvSchema.extend({

@@ -114,9 +114,10 @@ export type Trigger =
 /** What a function may touch: each grant is least privilege on one resource. */
 export interface Access {
   tables: Partial<Record<TableKey, 'read' | 'write' | 'read-write'>>;
-  queues: Partial<Record<QueueKey, 'send'>>;
-  streams: Partial<Record<StreamKey, 'put'>>;
-  buckets: Partial<Record<BucketKey, 'read' | 'write' | 'read-write'>>;
+  /** `describe`: its attributes only (health checks). */
+  queues: Partial<Record<QueueKey, 'send' | 'describe'>>;
+  streams: Partial<Record<StreamKey, 'put' | 'describe'>>;
+  buckets: Partial<Record<BucketKey, 'read' | 'write' | 'read-write' | 'describe'>>;
   secrets?: Partial<Record<SecretKey, 'read' | 'read-write'>>;
 }
 
@@ -299,9 +300,10 @@ export const TOPOLOGY: Topology = {
           feedState: 'read',
           quarantine: 'read',
         },
-        queues: {},
-        streams: {},
-        buckets: {},
+        // GET /health reports every dependency of the pipeline, not only the tables.
+        queues: { validate: 'describe', dedup: 'describe', load: 'describe' },
+        streams: { rawDocuments: 'describe' },
+        buckets: { rawArchive: 'describe' },
       },
     },
     extract: {

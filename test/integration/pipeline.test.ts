@@ -295,10 +295,21 @@ describe('refused requests write nothing', () => {
     expect(await response.json()).toHaveProperty('error');
   });
 
-  it('serves /health without a key', async () => {
+  it('serves /health without a key, with every dependency ok', async () => {
     // Act
     const response = await client.get('/health', undefined);
-    // Assess
+    // Assess: every dependency of the deployed template answers, the stream, queues and bucket included.
     expect(response.status).toBe(200);
+    const body = (await response.json()) as { status: string; dependencies: Record<string, string> };
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.dependencies).sort()).toEqual(
+      expect.arrayContaining([
+        'dedupQueue',
+        'loadQueue',
+        'rawArchiveBucket',
+        'rawDocumentsStream',
+        'validateQueue',
+      ]),
+    );
   });
 });

@@ -71,26 +71,40 @@ export class AccessPolicy extends Construct {
       }
       statements.push(new iam.PolicyStatement({ actions: [...new Set(actions)], resources: resourceArns }));
     }
-    for (const key of Object.keys(access.queues) as QueueKey[]) {
+    for (const [key, level] of Object.entries(access.queues) as [QueueKey, 'send' | 'describe'][]) {
       statements.push(
         new iam.PolicyStatement({
-          actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+          actions:
+            level === 'send' ? ['sqs:SendMessage', 'sqs:GetQueueAttributes'] : ['sqs:GetQueueAttributes'],
           resources: [resources.queues[key].queueArn],
         }),
       );
     }
-    for (const key of Object.keys(access.streams) as StreamKey[]) {
+    for (const [key, level] of Object.entries(access.streams) as [StreamKey, 'put' | 'describe'][]) {
       statements.push(
         new iam.PolicyStatement({
-          actions: ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary'],
+          actions:
+            level === 'put'
+              ? ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary']
+              : ['kinesis:DescribeStreamSummary'],
           resources: [resources.streams[key].streamArn],
         }),
       );
     }
     for (const [key, level] of Object.entries(access.buckets) as [
       BucketKey,
-      'read' | 'write' | 'read-write',
+      'read' | 'write' | 'read-write' | 'describe',
     ][]) {
+      if (level === 'describe') {
+        // HeadBucket needs s3:ListBucket on the bucket itself; no object is readable with it.
+        statements.push(
+          new iam.PolicyStatement({
+            actions: ['s3:ListBucket'],
+            resources: [resources.buckets[key].bucketArn],
+          }),
+        );
+        continue;
+      }
       const actions = [
         ...(level === 'write' ? [] : BUCKET_ACTIONS.read),
         ...(level === 'read' ? [] : BUCKET_ACTIONS.write),
