@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { runCli } from '../helpers/cli.ts';
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -13,31 +10,12 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/cti-ingest.ts', ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('a new user running `cti-ingest local --once` (npm start -- --once)', () => {
   it('ingests every bundled sample, prints the summary, the endpoint, the key and curl commands, and exits 0', async () => {
     // Prepare: the documented command, on port 3000 unless something else holds it on this machine.
     const args = ['local', '--once', ...((await portIsFree(3000)) ? [] : ['--port', '0'])];
     // Act
-    const { code, stdout, stderr } = await run(args);
+    const { code, stdout, stderr } = await runCli(args);
     // Assess
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(
@@ -55,7 +33,7 @@ describe('a new user running `cti-ingest local --once` (npm start -- --once)', (
 
   it('exits 1 and says what is missing when the samples do not complete in time', async () => {
     // Act
-    const { code, stderr } = await run(['local', '--once', '--port', '0', '--timeout', '0.2']);
+    const { code, stderr } = await runCli(['local', '--once', '--port', '0', '--timeout', '0.2']);
     // Assess
     expect(code).toBe(1);
     expect(stderr).toMatch(/cti-ingest local --once: \d+ of \d+ documents were not complete after 0\.2 s/);
@@ -67,7 +45,7 @@ describe('a new user running `cti-ingest local --once` (npm start -- --once)', (
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     // Act
-    const { code, stderr } = await run(['local', '--once', '--port', String(port)]);
+    const { code, stderr } = await runCli(['local', '--once', '--port', String(port)]);
     blocker.close();
     // Assess
     expect(code).toBe(2);

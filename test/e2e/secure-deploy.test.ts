@@ -4,42 +4,21 @@
  * with the documented command (`cti-ingest keys …` against the endpoint, the operator key), the feeds file's
  * rule set, dedup window and scheduled TAXII pull are what the pipeline applies.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type LocalRuntime, startLocalRuntime } from '../../lib/local/runtime.ts';
 import { type DocumentStatus, isDone, PipelineStatusSchema } from '../../lib/local/summary.ts';
+import { runCli } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/local-emulators.ts';
 import { generateIndicators, TaxiiTestServer } from '../helpers/taxii-server.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const OPERATOR_KEY = 'e2e-secure-operator-key-000000000001';
 const PULLED = 6;
 const HOUR = 3600;
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/cti-ingest.ts', ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const CreatedSchema = z.object({ keyId: z.string(), apiKey: z.string() }).strict();
 
@@ -54,7 +33,7 @@ describe('the secure deploy command, synthesized and booted locally', () => {
   let providerKey: { keyId: string; apiKey: string };
 
   const keys = (...args: string[]) =>
-    cli(['keys', ...args, '--endpoint', runtime.url, '--api-key', OPERATOR_KEY]);
+    runCli(['keys', ...args, '--endpoint', runtime.url, '--api-key', OPERATOR_KEY]);
   const push = (feedId: string, body: string, apiKey: string) =>
     fetch(`${runtime.url}/feeds/${feedId}/documents`, {
       method: 'POST',

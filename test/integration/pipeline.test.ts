@@ -176,29 +176,35 @@ describe('the local pipeline, end to end through its HTTP API', () => {
   });
 });
 
+/** A STIX 2.1 bundle of IPv4 indicators `<prefix>.1`, `<prefix>.2`, … with per-indicator extras. */
+function ipv4Bundle(prefix: string, idBase: number, extras: Record<string, unknown>[], count: number) {
+  const indicator = (i: number) => ({
+    type: 'indicator',
+    spec_version: '2.1',
+    id: `indicator--00000000-0000-4000-8000-${(idBase + i).toString(16).padStart(12, '0')}`,
+    created: '2026-01-01T00:00:00.000Z',
+    modified: '2026-01-01T00:00:00.000Z',
+    pattern: `[ipv4-addr:value = '${prefix}.${i}']`,
+    pattern_type: 'stix',
+    valid_from: '2026-01-01T00:00:00Z',
+    ...extras[i - 1],
+  });
+  return {
+    type: 'bundle',
+    id: `bundle--0d6b0a2e-0000-4000-8000-${idBase.toString(16).padStart(12, '0')}`,
+    objects: Array.from({ length: count }, (_, k) => indicator(k + 1)),
+  };
+}
+
 describe('characters a queue refuses', () => {
   it('carries U+FFFE, U+FFFF and emoji in labels and names through every queue: the document completes, nothing lost', async () => {
     // Prepare: 21 indicators; one carries U+FFFF and U+FFFE in a label, one an emoji in another.
-    const indicator = (i: number, extra: Record<string, unknown> = {}) => ({
-      type: 'indicator',
-      spec_version: '2.1',
-      id: `indicator--00000000-0000-4000-8000-${(0xfffe0000 + i).toString(16).padStart(12, '0')}`,
-      created: '2026-01-01T00:00:00.000Z',
-      modified: '2026-01-01T00:00:00.000Z',
-      pattern: `[ipv4-addr:value = '45.77.201.${i}']`,
-      pattern_type: 'stix',
-      valid_from: '2026-01-01T00:00:00Z',
-      ...extra,
-    });
-    const bundle = {
-      type: 'bundle',
-      id: 'bundle--0d6b0a2e-0000-4000-8000-00000000fffe',
-      objects: [
-        indicator(1, { labels: ['mutex-\uFFFF-\uFFFE'] }),
-        indicator(2, { labels: ['ransomware-🔥-drop'] }),
-        ...Array.from({ length: 19 }, (_, k) => indicator(k + 3)),
-      ],
-    };
+    const bundle = ipv4Bundle(
+      '45.77.201',
+      0xfffe0000,
+      [{ labels: ['mutex-\uFFFF-\uFFFE'] }, { labels: ['ransomware-🔥-drop'] }],
+      21,
+    );
     // Act
     const id = await client.push(
       'it-poison-chars',
@@ -219,25 +225,7 @@ describe('characters a queue refuses', () => {
 describe('one record too large for a queue message', () => {
   it('is quarantined alone with the reason; its 20 neighbours load and the document completes', async () => {
     // Prepare: one indicator with a 300 KB label (no queue message holds it), twenty ordinary ones.
-    const indicator = (i: number, extra: Record<string, unknown> = {}) => ({
-      type: 'indicator',
-      spec_version: '2.1',
-      id: `indicator--00000000-0000-4000-8000-${(0xb16b0000 + i).toString(16).padStart(12, '0')}`,
-      created: '2026-01-01T00:00:00.000Z',
-      modified: '2026-01-01T00:00:00.000Z',
-      pattern: `[ipv4-addr:value = '45.77.202.${i}']`,
-      pattern_type: 'stix',
-      valid_from: '2026-01-01T00:00:00Z',
-      ...extra,
-    });
-    const bundle = {
-      type: 'bundle',
-      id: 'bundle--0d6b0a2e-0000-4000-8000-0000000b16b0',
-      objects: [
-        indicator(1, { labels: ['x'.repeat(300 * 1024)] }),
-        ...Array.from({ length: 20 }, (_, k) => indicator(k + 2)),
-      ],
-    };
+    const bundle = ipv4Bundle('45.77.202', 0xb16b0000, [{ labels: ['x'.repeat(300 * 1024)] }], 21);
     // Act
     const id = await client.push('it-oversize', 'application/stix+json', Buffer.from(JSON.stringify(bundle)));
     const status = (await client.settled([id])).get(id);
