@@ -14,7 +14,8 @@ import { type LocalRuntime, startLocalRuntime } from '../../lib/local/runtime.ts
 import { type DocumentStatus, isDone, PipelineStatusSchema } from '../../lib/local/summary.ts';
 import { runCli } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/local-emulators.ts';
-import { generateIndicators, TaxiiTestServer } from '../helpers/taxii-server.ts';
+import { SEED_RULE_SET } from '../helpers/rule-sets.ts';
+import { generateIndicators, TaxiiTestServer, taxiiPullFeed } from '../helpers/taxii-server.ts';
 
 const OPERATOR_KEY = 'e2e-secure-operator-key-000000000001';
 const PULLED = 6;
@@ -82,30 +83,11 @@ describe('the secure deploy command, synthesized and booted locally', () => {
       feedsFile,
       JSON.stringify({
         // The seed's example rule set.
-        ruleSets: {
-          'source-checked': {
-            failureAction: 'quarantine',
-            rules: [
-              { kind: 'range', field: 'confidence', min: 0, max: 100 },
-              { kind: 'required', fields: ['source'] },
-            ],
-          },
-        },
+        ruleSets: { 'source-checked': SEED_RULE_SET },
         feeds: [
           { id: 'partner-json', format: 'json', ruleSet: 'source-checked', dedupWindowHours: 2 },
           { id: 'other-json', format: 'json' },
-          {
-            id: 'partner-taxii',
-            format: 'stix',
-            transport: 'taxii',
-            url: `${taxii.baseUrl}/feeds/`,
-            collection: 'indicators',
-            schedule: 'rate(1 hour)',
-            allowPrivateNetwork: true,
-            allowLoopback: true,
-            auth: 'basic',
-            credentialsSecret: 'e2e/taxii',
-          },
+          taxiiPullFeed(taxii, { id: 'partner-taxii', credentialsSecret: 'e2e/taxii' }),
         ],
       }),
     );

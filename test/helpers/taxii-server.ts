@@ -609,3 +609,23 @@ export function generateIndicators(n: number, start = 0): Json[] {
     };
   });
 }
+
+/**
+ * A feeds-file entry pulling `collection` of the test server's `feeds` API root on a schedule, with the
+ * loopback allowance a server on this machine needs (a deployment refuses loopback otherwise).
+ */
+export function taxiiPullFeed(server: TaxiiTestServer, overrides: Record<string, unknown> = {}) {
+  return {
+    id: 'local-taxii',
+    format: 'stix',
+    transport: 'taxii',
+    url: `${server.baseUrl}/feeds/`,
+    collection: 'indicators',
+    schedule: 'rate(1 hour)',
+    allowPrivateNetwork: true,
+    allowLoopback: true,
+    auth: 'basic',
+    credentialsSecret: 'local/taxii',
+    ...overrides,
+  };
+}

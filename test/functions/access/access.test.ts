@@ -22,6 +22,7 @@ import {
   type SecretsManagerEmulator,
   startSecretsManager,
 } from '../../../lib/local/emulators/secrets-manager.ts';
+import { SEED_RULE_SET } from '../../helpers/rule-sets.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent } from '../support/events.ts';
 
@@ -264,15 +265,7 @@ describe('provision (the deploy-time custom resource)', () => {
     (await aws.doc.send(new GetCommand({ TableName: aws.tables.feeds, Key: { feedId } }))).Item;
 
   const DOCUMENT = {
-    ruleSets: {
-      'source-checked': {
-        failureAction: 'quarantine',
-        rules: [
-          { kind: 'range', field: 'confidence', min: 0, max: 100 },
-          { kind: 'required', fields: ['source'] },
-        ],
-      },
-    },
+    ruleSets: { 'source-checked': SEED_RULE_SET },
     feeds: [
       { id: 'prov-csv', format: 'csv', preset: 'urlhaus', ruleSet: 'source-checked', dedupWindowHours: 6 },
       { id: 'prov-strict', format: 'stix', ruleSet: 'strict' },

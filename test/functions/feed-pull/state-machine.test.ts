@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { FEED_PULL_STATES } from '../../../lib/infra/state-machines/feed-pull.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../../lib/local/runtime.ts';
 import type { LocalStateMachine } from '../../../lib/local/step-functions/state-machines.ts';
 import { waitFor } from '../../helpers/local-emulators.ts';
-import { generateIndicators, TaxiiTestServer } from '../../helpers/taxii-server.ts';
+import { generateIndicators, TaxiiTestServer, taxiiPullFeed } from '../../helpers/taxii-server.ts';
 
 // Two objects per TAXII page, 45 pages: more than one invocation pulls (20), so the state machine loops.
 const INDICATORS = 90;
@@ -31,20 +32,7 @@ describe('feed-pull state machine (local execution)', () => {
   };
   const metricCalls = () => runtime.metrics.map((m) => m.data);
 
-  const feed = (overrides: Record<string, unknown> = {}) => ({
-    id: 'local-taxii',
-    format: 'stix',
-    transport: 'taxii',
-    url: `${taxii.baseUrl}/feeds/`,
-    collection: 'indicators',
-    schedule: 'rate(1 hour)',
-    // The test server is on loopback: a deployment would refuse it (SSRF) without this.
-    allowPrivateNetwork: true,
-    allowLoopback: true,
-    auth: 'basic',
-    credentialsSecret: 'local/taxii',
-    ...overrides,
-  });
+  const feed = (overrides: Record<string, unknown> = {}) => taxiiPullFeed(taxii, overrides);
 
   beforeAll(async () => {
     taxii = await TaxiiTestServer.start({ maxPageSize: 2 });
