@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import type { Indicator } from '../domain/indicator.ts';
 import type { Auditor, Decision } from '../shared/audit.ts';
-import { batchGet, batchWrite, type DocSend, isConditionalCheckFailed } from '../shared/ddb-batch.ts';
+import { batchGet, type DocSend, isConditionalCheckFailed } from '../shared/ddb-batch.ts';
 import type { Ledger } from '../shared/ledger.ts';
 import {
   type Change,
@@ -132,42 +132,71 @@ export async function dedupMessage(deps: DedupDeps, message: DedupMessage) {
     return { indicator, key, hash, verdict: 'duplicate', refresh: !marker.refreshed, marker };
   });
 
-  // Claim the window for new and changed content: unconditional puts, 25 per BatchWriteItem. The read
-  // above already decided; a conditional single write per record would only catch two identical
-  // reports racing in concurrent messages, and then both pass as new: load's merge is idempotent on
-  // content, so that costs a redundant merge (and one duplicate fewer counted), never a wrong store.
+  // Claim the window for new and changed content, exactly: one conditional put per fingerprint and source,
+  // which holds only if the marker is still what the read above saw (none, expired, ours, or the content we
+  // changed from). Two messages racing with the same report cannot both claim it: the loser reads the
+  // winner's marker and counts its records duplicates, so `loaded` counts each new report once.
   const lastForKey = new Map<string, Classified>();
   for (const c of classified) if (c.verdict !== 'duplicate') lastForKey.set(c.key, c);
   const expiresAt = nowSeconds + windowSeconds;
   const writtenAt = now.toISOString();
-  await batchWrite(
-    deps.doc,
-    deps.names.dedupTable,
-    [...lastForKey.values()].map((c) => ({
-      PutRequest: {
-        Item: {
-          dedupKey: c.key,
-          fingerprint: c.indicator.fingerprint,
-          feedId: c.indicator.source.feedId,
-          contentHash: c.hash,
-          expiresAt,
-          writtenBy: writer,
-          refreshed: false,
-          writtenAt,
-        },
-      },
-    })),
-    {
-      concurrency: Math.max(1, Math.ceil(concurrency / 4)),
-      ...(deps.backoff ? { backoff: deps.backoff } : {}),
-    },
-  );
+  const claimedElsewhere = new Map<string, string>();
+  await mapConcurrent([...lastForKey.values()], concurrency, async (c) => {
+    const item = {
+      dedupKey: c.key,
+      fingerprint: c.indicator.fingerprint,
+      feedId: c.indicator.source.feedId,
+      contentHash: c.hash,
+      expiresAt,
+      writtenBy: writer,
+      refreshed: false,
+      writtenAt,
+    };
+    const seen = markers.get(c.key);
+    try {
+      await deps.doc.send(
+        new PutCommand({
+          TableName: deps.names.dedupTable,
+          Item: item,
+          ConditionExpression: seen
+            ? 'contentHash = :seen OR writtenBy = :me OR expiresAt <= :now'
+            : 'attribute_not_exists(dedupKey) OR writtenBy = :me OR expiresAt <= :now',
+          ExpressionAttributeValues: {
+            ':me': writer,
+            ':now': nowSeconds,
+            ...(seen ? { ':seen': seen.contentHash } : {}),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const out = await deps.doc.send(
+        new GetCommand({ TableName: deps.names.dedupTable, Key: { dedupKey: c.key }, ConsistentRead: true }),
+      );
+      const winner = MarkerSchema.safeParse(out.Item);
+      if (winner.success && winner.data.contentHash === c.hash) {
+        claimedElsewhere.set(c.key, c.hash);
+        return;
+      }
+      // Another message claimed different content meanwhile: ours is a change from it, and the newer claim.
+      await deps.doc.send(new PutCommand({ TableName: deps.names.dedupTable, Item: item }));
+    }
+  });
+  const settled =
+    claimedElsewhere.size === 0
+      ? classified
+      : classified.map(
+          (c): Classified =>
+            c.verdict !== 'duplicate' && claimedElsewhere.get(c.key) === c.hash
+              ? { indicator: c.indicator, key: c.key, hash: c.hash, verdict: 'duplicate', refresh: false }
+              : c,
+        );
 
   const toLoad: { change: Change; indicator: Indicator }[] = [];
   const decisions: Decision[] = [];
   let duplicates = 0;
   const refreshes = new Map<string, { indicator: Indicator; marker: Marker }>();
-  classified.forEach((c, i) => {
+  settled.forEach((c, i) => {
     const ref = `${message.messageKey}#${i}`;
     if (c.verdict === 'duplicate') {
       duplicates++;

@@ -1,4 +1,4 @@
-import { BatchWriteCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupMessage } from '../../../functions/dedup/dedup.ts';
 import type { Indicator } from '../../../functions/domain/indicator.ts';
@@ -199,12 +199,9 @@ describe('load: end-to-end latency metric', () => {
   });
 });
 
-/**
- * Records the commands sent to the Dedup table, and answers the first `unprocessed` BatchWrites to it
- * with everything unprocessed.
- */
-function recordingDoc(unprocessed: number): DocSend & { commands: string[] } {
-  let refused = 0;
+/** Records the commands sent to the Dedup table, and fails the first `failing` claim puts to it. */
+function recordingDoc(failing: number): DocSend & { commands: string[] } {
+  let failed = 0;
   const wrapper = {
     commands: [] as string[],
     send: (async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
@@ -214,9 +211,11 @@ function recordingDoc(unprocessed: number): DocSend & { commands: string[] } {
       ];
       if (!tables.includes(aws.tables.dedup)) return aws.doc.send(command as never);
       wrapper.commands.push(command.constructor.name);
-      if (command instanceof BatchWriteCommand && refused < unprocessed) {
-        refused++;
-        return { UnprocessedItems: command.input.RequestItems };
+      if (command instanceof PutCommand && failed < failing) {
+        failed++;
+        throw Object.assign(new Error('injected: throughput exceeded'), {
+          name: 'ProvisionedThroughputExceededException',
+        });
       }
       return aws.doc.send(command as never);
     }) as DocSend['send'],
@@ -232,12 +231,12 @@ const dedupBody = (documentId: string, indicators: Indicator[], messageKey = '0'
   indicators,
 });
 
-describe('dedup: window claims with BatchWriteItem', () => {
-  it('claims every new marker in batches of 25, retrying UnprocessedItems, with no single conditional write', async () => {
+describe('dedup: exact window claims', () => {
+  it('reads markers in batches and claims each new one with one conditional put', async () => {
     // Prepare
     await drainQueue(aws, aws.queues.load);
     const documentId = await newDocument(60);
-    const doc = recordingDoc(2);
+    const doc = recordingDoc(0);
     const deps = stageDeps(aws, { doc });
     const indicators = Array.from({ length: 60 }, (_, i) => ioc(`49.0.0.${i}`, 'feed-a', documentId));
 
@@ -245,9 +244,9 @@ describe('dedup: window claims with BatchWriteItem', () => {
     await dedupMessage({ ...deps.dedup, backoff: noWait }, dedupBody(documentId, indicators));
 
     // Assess
-    expect(doc.commands.filter((c) => c === 'PutCommand')).toEqual([]);
-    // 60 claims = 3 calls, plus the two answered with everything unprocessed.
-    expect(doc.commands.filter((c) => c === 'BatchWriteCommand')).toHaveLength(5);
+    expect(doc.commands.filter((c) => c === 'BatchGetCommand')).toHaveLength(1);
+    expect(doc.commands.filter((c) => c === 'PutCommand')).toHaveLength(60);
+    expect(doc.commands.filter((c) => c === 'BatchWriteCommand')).toEqual([]);
     const markers = await aws.doc.send(new ScanCommand({ TableName: aws.tables.dedup }));
     const ours = (markers.Items ?? []).filter((m) => m['writtenBy'] === `${documentId}/0`);
     expect(ours).toHaveLength(60);
@@ -256,7 +255,7 @@ describe('dedup: window claims with BatchWriteItem', () => {
     expect(await deps.ledger.get(documentId)).toMatchObject({ dedupIn: 60, dedupPassed: 60, duplicates: 0 });
   });
 
-  it('fails the message rather than drop a claim that stays unprocessed, and a redelivery resends it', async () => {
+  it('fails the message when a claim cannot be written, and a redelivery claims and resends it', async () => {
     // Prepare
     await drainQueue(aws, aws.queues.load);
     const documentId = await newDocument(1);
@@ -266,7 +265,7 @@ describe('dedup: window claims with BatchWriteItem', () => {
     // Act
     await expect(
       dedupMessage({ ...deps.dedup, doc: recordingDoc(99), backoff: noWait }, message),
-    ).rejects.toThrow(/unprocessed/);
+    ).rejects.toThrow(/throughput exceeded/);
     await dedupMessage(deps.dedup, message);
 
     // Assess
@@ -275,7 +274,7 @@ describe('dedup: window claims with BatchWriteItem', () => {
     expect(await deps.ledger.get(documentId)).toMatchObject({ dedupPassed: 1, duplicates: 0 });
   });
 
-  it('lets two concurrent identical reports both pass as new, and load stores one indicator', async () => {
+  it('counts two concurrent identical reports once: one passes as new, the other is its duplicate', async () => {
     // Prepare: both messages read the (absent) marker before either claims it.
     await drainQueue(aws, aws.queues.load);
     const first = await newDocument(1);
@@ -287,7 +286,7 @@ describe('dedup: window claims with BatchWriteItem', () => {
     });
     const doc: DocSend = {
       send: (async (command: { constructor: { name: string } }) => {
-        if (command instanceof BatchWriteCommand) await bothRead;
+        if (command instanceof PutCommand) await bothRead;
         const out = await aws.doc.send(command as never);
         if (command.constructor.name === 'BatchGetCommand' && ++reads === 2) release();
         return out;
@@ -305,15 +304,53 @@ describe('dedup: window claims with BatchWriteItem', () => {
     for (const message of sent) await loadMessage(deps.load, message);
 
     // Assess
-    expect(sent.flatMap((m) => m.items.map((i) => i.change))).toEqual(['new', 'new']);
-    for (const documentId of [first, second])
-      expect(await deps.ledger.get(documentId)).toMatchObject({
-        duplicates: 0,
-        loaded: 1,
-        status: 'complete',
-      });
+    expect(sent.flatMap((m) => m.items.map((i) => i.change))).toEqual(['new']);
+    const ledgers = [await deps.ledger.get(first), await deps.ledger.get(second)];
+    expect(ledgers.map((l) => l?.loaded).sort()).toEqual([0, 1]);
+    expect(ledgers.map((l) => l?.duplicates).sort()).toEqual([0, 1]);
+    for (const l of ledgers) expect(l).toMatchObject({ status: 'complete', records: 1 });
     const item = await stored(value(first).fingerprint);
-    expect(Object.keys(item?.sources ?? {})).toEqual(['feed-a']);
-    expect(item?.sources['feed-a']).toMatchObject({ confidence: 60 });
+    expect(item?.sources['feed-a']).toMatchObject({ confidence: 60, sightings: 1 });
+  });
+
+  it('counts two concurrent identical changes of a known report once', async () => {
+    // Prepare: the report is known at confidence 60; two messages then bring confidence 80 at once.
+    await drainQueue(aws, aws.queues.load);
+    const seed = await newDocument(1);
+    const deps = stageDeps(aws);
+    await dedupMessage(deps.dedup, dedupBody(seed, [ioc('49.3.3.3', 'feed-a', seed, { confidence: 60 })]));
+    await drainQueue(aws, aws.queues.load);
+    const [a, b] = [await newDocument(1), await newDocument(1)];
+    let reads = 0;
+    let release: () => void = () => {};
+    const bothRead = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const doc: DocSend = {
+      send: (async (command: { constructor: { name: string } }) => {
+        if (command instanceof PutCommand) await bothRead;
+        const out = await aws.doc.send(command as never);
+        if (command.constructor.name === 'BatchGetCommand' && ++reads === 2) release();
+        return out;
+      }) as DocSend['send'],
+    };
+    const racing = stageDeps(aws, { doc });
+    // Act
+    await Promise.all(
+      [a, b].map((d) =>
+        dedupMessage(racing.dedup, dedupBody(d, [ioc('49.3.3.3', 'feed-a', d, { confidence: 80 })])),
+      ),
+    );
+    // Assess
+    const sent = (await drainQueue(aws, aws.queues.load)).map((m) => JSON.parse(m) as LoadMessage);
+    expect(sent.flatMap((m) => m.items.map((i) => i.change))).toEqual(['update']);
+    const counts = [await deps.ledger.get(a), await deps.ledger.get(b)].map((l) => [
+      l?.dedupPassed,
+      l?.duplicates,
+    ]);
+    expect(counts.sort()).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
   });
 });
