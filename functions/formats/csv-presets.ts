@@ -89,6 +89,9 @@ export const CSV_PRESETS: Readonly<Record<CsvPresetName, CsvPreset>> = {
     description:
       'one value per line, any type detected; #/; comments and trailing "; comment" (Spamhaus DROP, DShield, OpenPhish)',
     url: 'https://www.spamhaus.org/drop/drop.txt',
+    // The banners of the lists this reads: their comment lines are not data (read as text, the banner's own
+    // links and names would become indicators).
+    signature: /^;\s*Spamhaus (?:E?DROP|DROPv6)\b|^#\s*SANS ISC Suspicious Domain List/im,
     mapping: { mode: 'lines' },
   },
 };

@@ -591,7 +591,59 @@ export function lineReader(
 }
 
 /** CSV feeds: presets for abuse.ch and line lists, or a feed config mapping. */
+/** Fields of one CSV line, split on commas outside double quotes (a detection heuristic, not the parser). */
+function fieldCount(line: string): number {
+  let fields = 1;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (c === 44 && !quoted) fields++;
+  }
+  return fields;
+}
+
+const HEADER_FIELD = /^\s*"?[A-Za-z_][\w .()/-]{0,63}"?\s*$/;
+
+/**
+ * Is the start of a document CSV? A built-in preset's signature (header or comment banner), or a header
+ * line of 2+ column names (after any `#` comment banner, itself possibly holding the header) followed by
+ * rows with the same number of fields. Prose with commas does not keep one field count line after line.
+ *
+ * @example detectCsv('"first_seen_utc","dst_ip","dst_port"\n"2024-01-01","192.0.2.1","443"') // true
+ */
+export function detectCsv(head: string): boolean {
+  if (sniffCsvPreset(head) !== undefined) return true;
+  const lines = head.split(/\r?\n/).slice(0, 40);
+  // The last comment line before the data may be the header (`# id,dateadded,url`).
+  let header: string | undefined;
+  const rows: string[] = [];
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    if (line.startsWith('#')) {
+      if (rows.length === 0 && header === undefined) {
+        const candidate = line.replace(/^#\s*/, '');
+        if (fieldCount(candidate) >= 2 && candidate.split(',').every((f) => HEADER_FIELD.test(f)))
+          header = candidate;
+      }
+      continue;
+    }
+    if (header === undefined) {
+      header = line;
+      continue;
+    }
+    rows.push(line);
+  }
+  // A head cut mid-line: the last row may be partial.
+  const complete = head.endsWith('\n') ? rows : rows.slice(0, -1);
+  if (header === undefined || complete.length < 2) return false;
+  const columns = fieldCount(header);
+  if (columns < 2 || !header.split(',').every((f) => HEADER_FIELD.test(f))) return false;
+  return complete.every((row) => fieldCount(row) === columns);
+}
+
 export const csvParser: FormatParser = {
   format: 'csv',
+  detect: detectCsv,
   parse: (input, options) => parseCsv(decodeUtf8(input), options),
 };

@@ -20,7 +20,7 @@ export interface IngestApiDeps {
 }
 
 /** Content type (without parameters) → format; `application/json` is refined by looking at the body. */
-const CONTENT_TYPES: Record<string, Format | 'json-family'> = {
+const CONTENT_TYPES: Record<string, Format | 'json-family' | 'text-family'> = {
   'application/stix+json': 'stix',
   'application/taxii+json': 'stix',
   'application/json': 'json-family',
@@ -30,7 +30,8 @@ const CONTENT_TYPES: Record<string, Format | 'json-family'> = {
   'text/xml': 'xml',
   'application/rss+xml': 'rss',
   'application/atom+xml': 'rss',
-  'text/plain': 'text',
+  // Lists and CSV exports are often served as text/plain: read them as CSV when they are (as `parse` does).
+  'text/plain': 'text-family',
 };
 
 const JSON_FORMATS: readonly Format[] = ['stix', 'misp', 'misp-feed', 'json'];
@@ -40,6 +41,7 @@ export function formatForContentType(contentType: string | undefined, body: Uint
   if (!contentType) return undefined;
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   const mapped = CONTENT_TYPES[mediaType];
+  if (mapped === 'text-family') return detectFormat(body) === 'csv' ? 'csv' : 'text';
   if (mapped !== 'json-family') return mapped;
   const detected = detectFormat(body);
   return JSON_FORMATS.includes(detected) ? detected : 'json';

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { type FeedConfigInput, FeedConfigSchema } from '../../functions/domain/feed-config.ts';
 import type { Indicator } from '../../functions/domain/indicator.ts';
 import { csvParser, parseCsv, readCsvRows } from '../../functions/formats/csv.ts';
+import { detectFormat, parseDocument } from '../../functions/formats/index.ts';
 import { DocumentError, type ParseEvent, type ParseOptions } from '../../functions/formats/types.ts';
 
 const FIXTURES = new URL('../fixtures/feeds/csv/', import.meta.url);
@@ -395,5 +396,44 @@ describe('readCsvRows', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('format detection of real list feeds (parse --format auto, push, text/plain pushes)', () => {
+  const TEXT_FIXTURES = new URL('../fixtures/feeds/text/', import.meta.url);
+
+  it.each([
+    ['abusech-feodotracker-ipblocklist-2024.csv', 'csv'],
+    ['urlhaus-recent.csv', 'csv'],
+    ['threatfox-recent.csv', 'csv'],
+    ['sslbl-sslblacklist.csv', 'csv'],
+    ['sslbl-ja3-fingerprints.csv', 'csv'],
+    ['pymisp-valid_fieldnames.csv', 'csv'],
+    ['spamhaus-drop.txt', 'csv'],
+    ['dshield-suspiciousdomains.txt', 'csv'],
+    // A bare URL list has no banner or header: free text reads it as well, and so it stays.
+    ['openphish-feed.txt', 'text'],
+  ])('reads %s as %s', (name, format) => {
+    expect(detectFormat(fixture(name))).toBe(format);
+  });
+
+  it.each(['report-ir-2026-0517.txt', 'eset-interception-README.adoc'])(
+    'keeps the report %s as text (prose with commas is not CSV)',
+    (name) => {
+      expect(detectFormat(readFileSync(new URL(name, TEXT_FIXTURES)))).toBe('text');
+    },
+  );
+
+  it.each([
+    'abusech-feodotracker-ipblocklist-2024.csv',
+    'spamhaus-drop.txt',
+    'dshield-suspiciousdomains.txt',
+  ])('emits nothing from the comment banner of %s when read with --format auto', (name) => {
+    // Act
+    const { events } = parseDocument(fixture(name), 'auto', base);
+    const values = outcome(events).indicators.map((i) => i.value);
+    // Assess
+    expect(values.some((v) => /abuse\.ch|spamhaus\.org|sans\.edu|blocklist/i.test(v))).toBe(false);
+    expect(values.length).toBeGreaterThan(0);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +144,14 @@ describe('POST /feeds/{feedId}/documents', () => {
 });
 
 describe('formatForContentType', () => {
+  it('answers text/plain pushes of a CSV feed with the CSV format, and of a report with text', () => {
+    const fixture = (path: string) => readFileSync(new URL(`../../fixtures/feeds/${path}`, import.meta.url));
+    expect(formatForContentType('text/plain', fixture('csv/abusech-feodotracker-ipblocklist-2024.csv'))).toBe(
+      'csv',
+    );
+    expect(formatForContentType('text/plain', fixture('text/report-ir-2026-0517.txt'))).toBe('text');
+  });
+
   const stix = new TextEncoder().encode('{"type":"bundle","id":"bundle--1","objects":[]}');
   const plain = new TextEncoder().encode('{"data":[]}');
   it.each([
