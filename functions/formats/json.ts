@@ -7,6 +7,7 @@ import {
 } from '../domain/feed-config.ts';
 import type { Format, IndicatorType } from '../domain/indicator.ts';
 import { decodeUtf8, feedDefaults, sourceOf } from './common.ts';
+import { jsonError } from './json-fault.ts';
 import { type CompiledPath, compilePath, type Selected, select, selectAll } from './path.ts';
 import {
   draftEvent,
@@ -280,7 +281,7 @@ export const jsonParser: FormatParser = {
     try {
       root = JSON.parse(decodeUtf8(input));
     } catch (error) {
-      throw new DocumentError(`not JSON: ${(error as Error).message}`);
+      throw new DocumentError(jsonError(error, input));
     }
     const given = options.feedConfig?.json;
     const mapping = compileMapping(

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { FEED_ID_PATTERN } from '../domain/access.ts';
 import type { Format } from '../domain/indicator.ts';
 import { detectFormat, supportedFormats } from '../formats/index.ts';
+import { jsonError } from '../formats/json-fault.ts';
 import { callerOf } from '../shared/caller.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
 import { getFeed, registerFeed } from '../shared/feeds.ts';
@@ -70,7 +71,7 @@ function unreadable(format: Format, body: Buffer): string | undefined {
     try {
       JSON.parse(body.toString('utf8').replace(/^\uFEFF/, ''));
     } catch (e) {
-      return `body is not valid JSON: ${(e as Error).message}`;
+      return `body is ${jsonError(e, body)}`;
     }
   }
   if ((format === 'xml' || format === 'rss') && !head.startsWith('<')) return 'body is not XML';

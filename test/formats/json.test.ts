@@ -4,6 +4,7 @@ import { type FeedConfigInput, FeedConfigSchema } from '../../functions/domain/f
 import type { Indicator } from '../../functions/domain/indicator.ts';
 import { detectFormat, parseDocument } from '../../functions/formats/index.ts';
 import { compileMapping, jsonParser } from '../../functions/formats/json.ts';
+import { describeJsonFault } from '../../functions/formats/json-fault.ts';
 import { DocumentError, type ParseEvent, type ParseOptions } from '../../functions/formats/types.ts';
 
 const FIXTURES = new URL('../fixtures/feeds/json/', import.meta.url);
@@ -160,7 +161,7 @@ describe('jsonParser without a mapping', () => {
 
 describe('jsonParser document errors', () => {
   it.each([
-    ['not JSON', bytes('{"a": '), base, 'not JSON'],
+    ['not JSON', bytes('{"a": '), base, 'not valid JSON at line 1, column 7: unexpected end of the document'],
     [
       'a record path that leads nowhere',
       bytes({ other: [] }),
@@ -195,5 +196,36 @@ describe('jsonParser presets', () => {
     const act = () => jsonParser.parse(bytes([]), { ...base, preset: 'urlhaus' });
     // Assess
     expect(act).toThrow("format json has no presets (got 'urlhaus')");
+  });
+});
+
+describe('describeJsonFault: one line with where a JSON document breaks', () => {
+  it.each([
+    [
+      '{\n "objects": [\n  {"a": 1},\n ]\n}\n',
+      'at line 4, column 2: unexpected "]" (a trailing comma before it is not JSON)',
+    ],
+    [
+      '{"a": 1,}',
+      'at line 1, column 9: unexpected "}" where a "key" was expected (a trailing comma before it is not JSON)',
+    ],
+    ['[1, 2,\n', 'at line 2, column 1: unexpected end of the document (a value was expected)'],
+    ['{"a" 1}', `at line 1, column 6: expected ':' after the key, found "1"`],
+    ['[1 2]', `at line 1, column 4: unexpected "2": expected ',' or ']'`],
+    ['{"a": tru}', 'at line 1, column 7: unexpected "t"'],
+    ['[1] x', 'at line 1, column 5: unexpected "x" after the document\'s end'],
+  ])('%j → %s', (text, message) => {
+    // The premise: JSON.parse refuses it (trailing commas are not tolerated).
+    expect(() => JSON.parse(text)).toThrow(SyntaxError);
+    expect(describeJsonFault(text)).toBe(message);
+  });
+
+  it('finds the fault deep in a large document without recursion limits', () => {
+    // Prepare: 200,000 nested arrays, closed one short.
+    const text = `${'['.repeat(200_000)}${']'.repeat(199_999)}`;
+    // Act and Assess
+    expect(describeJsonFault(text)).toBe(
+      "at line 1, column 400000: unexpected end of the document (a ']' was expected)",
+    );
   });
 });

@@ -1,5 +1,6 @@
 import type { Format } from '../../domain/indicator.ts';
 import { decodeUtf8 } from '../common.ts';
+import { jsonError } from '../json-fault.ts';
 import { DocumentError, type FormatParser, type ParseEvent, type ParseOptions } from '../types.ts';
 import { mispEvents } from './parse.ts';
 import { parseMispStream } from './stream.ts';
@@ -34,7 +35,7 @@ export function parseMisp(input: Uint8Array, format: Format, options: ParseOptio
   try {
     doc = JSON.parse(decodeUtf8(input));
   } catch (error) {
-    throw new DocumentError(`MISP document is not JSON: ${(error as Error).message}`);
+    throw new DocumentError(`MISP document: ${jsonError(error, input)}`);
   }
   return mispEvents(doc, format, options);
 }

@@ -1,6 +1,7 @@
 import { buildIndicator, type IndicatorDraft } from '../../domain/build.ts';
 import type { IndicatorType, KillChainPhase, Tlp } from '../../domain/indicator.ts';
 import { decodeUtf8, feedDefaults, sourceOf, typeAllowed } from '../common.ts';
+import { jsonError } from '../json-fault.ts';
 import { DocumentError, type FormatParser, type ParseEvent, type ParseOptions } from '../types.ts';
 import { Markings } from './markings.ts';
 import { observableValues } from './observables.ts';
@@ -558,7 +559,7 @@ export function* parseStix(input: Uint8Array, options: ParseOptions): Generator<
   try {
     doc = JSON.parse(decodeUtf8(input));
   } catch (error) {
-    throw new DocumentError(`not valid JSON: ${(error as Error).message}`);
+    throw new DocumentError(jsonError(error, input));
   }
   const { objects, pointer, bundleVersion } = objectsOf(doc);
   const [verdicts, index] = indexDocument(objects, bundleVersion);

@@ -85,6 +85,8 @@ describe.concurrent('cti-ingest parse on STIX files', () => {
 
     // Assess
     expect(failure).toMatchObject({ code: 2, stdout: '' });
-    expect(failure?.stderr).toMatch(/^cti-ingest parse: not valid JSON: .*position 262/);
+    expect(failure?.stderr).toMatch(
+      /^cti-ingest parse: not valid JSON at line 9, column 1: .*trailing comma/,
+    );
   });
 });

@@ -293,8 +293,11 @@ describe('stixParser on the STIX corpus', () => {
   });
 
   it.each([
-    ['stix-invalid/validator--invalid_braces.json', /not valid JSON: Unexpected token '<'/],
-    ['stix-invalid/validator--invalid_comma.json', /not valid JSON: .*position 262/],
+    ['stix-invalid/validator--invalid_braces.json', /^not valid JSON at line 1, column 1: unexpected "<"/],
+    [
+      'stix-invalid/validator--invalid_comma.json',
+      /^not valid JSON at line 9, column 1: unexpected "}" where a "key" was expected \(a trailing comma before it is not JSON\)$/,
+    ],
   ])('refuses %s as a whole with the JSON error', (name, message) => {
     // Act
     const attempt = () => parseFixture(name);
