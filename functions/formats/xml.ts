@@ -200,7 +200,10 @@ export function parseXmlDocument(
     throw new DocumentError(
       `XML document of ${input.byteLength} bytes exceeds the ${XML_LIMITS.maxBytes}-byte limit`,
     );
-  const text = decodeXmlBytes(input);
+  // White space before the XML declaration (a script's stray newline, common in real feeds) is not XML, but
+  // it is all that is wrong with such a document: read past it. Anything else before it stays an error.
+  const decoded = decodeXmlBytes(input);
+  const text = /^\s+<\?xml[\s?]/.test(decoded) ? decoded.trimStart() : decoded;
   assertSafeXml(text);
   const root = rootElementName(text);
   if (expect && !expect.roots.includes(localName(root ?? '')))

@@ -253,3 +253,25 @@ describe('stripHtml', () => {
     );
   });
 });
+
+describe('an RSS document with white space before its XML declaration', () => {
+  const rss = (prefix: string) =>
+    new TextEncoder().encode(
+      `${prefix}<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>x</title>` +
+        '<description>C2 at 45.77.12.9</description></item></channel></rss>',
+    );
+  const options: ParseOptions = { feedId: 'rss-feed', receivedAt: '2026-05-15T09:00:00Z' };
+
+  it('is read, detected and parsed (a stray newline from the feed script is all that is wrong)', () => {
+    // Act
+    const { format, events } = parseDocument(rss('\n\r\n  '), 'auto', options);
+    // Assess
+    expect(format).toBe('rss');
+    const values = [...events].flatMap((e) => (e.kind === 'indicator' ? [e.indicator.value] : []));
+    expect(values).toEqual(['45.77.12.9']);
+  });
+
+  it('stays a one-line DocumentError when other text stands before the declaration', () => {
+    expect(() => [...rssParser.parse(rss('junk\n'), options)]).toThrow(DocumentError);
+  });
+});
