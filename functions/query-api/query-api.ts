@@ -72,8 +72,22 @@ const PipelinesQuerySchema = z.object({
   feedId: z.string().optional(),
 });
 
-function params<S extends z.ZodType>(schema: S, event: APIGatewayProxyEvent): z.infer<S> {
-  const parsed = schema.safeParse(event.queryStringParameters ?? {});
+/** Routes that take no query parameters. */
+const NoQuerySchema = z.object({});
+
+/**
+ * The query string parsed with a route's schema; a parameter the route does not know is a 400 naming it
+ * (a typo such as `?tpye=ipv4` must not silently return everything).
+ */
+function params<S extends z.ZodObject>(schema: S, event: APIGatewayProxyEvent): z.infer<S> {
+  const given = event.queryStringParameters ?? {};
+  const known = Object.keys(schema.shape);
+  const unknown = Object.keys(given).filter((k) => !known.includes(k));
+  if (unknown.length > 0)
+    throw new BadRequestError(
+      `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; this route takes ${known.join(', ') || 'none'}`,
+    );
+  const parsed = schema.safeParse(given);
   if (!parsed.success)
     throw new BadRequestError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   return parsed.data;
@@ -265,7 +279,8 @@ async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller
   return { documents: docs.filter((d) => visible(d.feedId)).map(documentOf) };
 }
 
-async function feeds(deps: QueryApiDeps, _event: APIGatewayProxyEvent, caller: Caller) {
+async function feeds(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
+  params(NoQuerySchema, event);
   const [items, visible] = await Promise.all([feedItems(deps), feedFilter(deps, caller)]);
   const feedIds = items
     .map((i) => String(i.feedId))
@@ -302,7 +317,8 @@ async function feeds(deps: QueryApiDeps, _event: APIGatewayProxyEvent, caller: C
   return { feeds: result };
 }
 
-async function metrics(deps: QueryApiDeps) {
+async function metrics(deps: QueryApiDeps, event: APIGatewayProxyEvent) {
+  params(NoQuerySchema, event);
   const docs = await recentDocuments(deps, 1000, undefined, 2);
   const now = deps.now();
   const from = new Date(now.getTime() - 86_400_000).toISOString();

@@ -162,3 +162,28 @@ describe('GET /status/feeds and /status/pipelines by TLP ceiling', () => {
     expect(feeds).toEqual(['public-clear', 'public-green']);
   });
 });
+
+describe('query parameters', () => {
+  it.each([
+    [
+      '/indicators',
+      { tpye: 'ipv4' },
+      'unknown query parameter tpye; this route takes type, since, limit, cursor',
+    ],
+    [
+      '/status/pipelines',
+      { feed: 'x', page: '2' },
+      'unknown query parameters feed, page; this route takes limit, feedId',
+    ],
+    ['/status/feeds', { all: '1' }, 'unknown query parameter all; this route takes none'],
+  ])('answers 400 naming an unknown parameter on %s', async (resource, query, message) => {
+    // Act
+    const res = await createQueryApiHandler(stageDeps(aws).query)(
+      apiEvent({ resource, query, caller: OPERATOR }),
+      context,
+    );
+    // Assess
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ error: message });
+  });
+});
