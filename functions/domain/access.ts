@@ -26,6 +26,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'POST', path: '/feeds/{feedId}/documents', roles: ['provider', 'operator'] },
   { method: 'GET', path: '/indicators', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/pipelines', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/status/pipelines/{documentId}', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/feeds', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/metrics', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/keys', roles: ['operator'] },

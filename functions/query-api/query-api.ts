@@ -45,6 +45,13 @@ class BadRequestError extends Error {
   }
 }
 
+class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
 /** Cursors are opaque to clients: base64url of DynamoDB's LastEvaluatedKey. */
 export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
@@ -279,6 +286,63 @@ async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller
   return { documents: docs.filter((d) => visible(d.feedId)).map(documentOf) };
 }
 
+const STAGE_OF_UNIT: Record<string, string> = { v: 'validate', d: 'dedup', l: 'load' };
+
+/**
+ * One document: its counts, per-stage counters, and each unit counted failed with the stage and the error it
+ * last failed with — what an operator needs to decide between fixing, redriving and replaying. A document of a
+ * feed the caller may not see is a 404, as one that does not exist.
+ */
+async function pipeline(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
+  params(NoQuerySchema, event);
+  const documentId = event.pathParameters?.['documentId'] ?? '';
+  const [out, visible] = await Promise.all([
+    deps.doc.send(
+      new GetCommand({ TableName: deps.tables.documentLedger, Key: { documentId }, ConsistentRead: true }),
+    ),
+    feedFilter(deps, caller),
+  ]);
+  const parsed = LedgerItemSchema.safeParse(out.Item);
+  if (!parsed.success || !visible(parsed.data.feedId)) throw new NotFoundError(`no document ${documentId}`);
+  const item = parsed.data as LedgerItem;
+  const n = (counter: string) => ((item as Record<string, unknown>)[counter] as number | undefined) ?? 0;
+  return {
+    ...documentOf(item),
+    extractDone: item.extractDone,
+    updatedAt: item.updatedAt ?? null,
+    stages: {
+      extract: {
+        records: n('extractRecords'),
+        indicators: n('extractIndicators'),
+        quarantined: n('extractQuarantined'),
+        skipped: n('extractSkipped'),
+      },
+      validate: {
+        in: n('validateIn'),
+        passed: n('validatePassed'),
+        quarantined: n('validateQuarantined'),
+        rejected: n('validateRejected'),
+        failed: n('failedValidate'),
+      },
+      dedup: {
+        in: n('dedupIn'),
+        duplicates: n('dedupDuplicates'),
+        passed: n('dedupPassed'),
+        failed: n('failedDedup'),
+      },
+      load: { in: n('loadIn'), written: n('loadWritten'), failed: n('failedLoad') },
+    },
+    failures: Object.entries(item.failedUnits)
+      .map(([unit, f]) => ({
+        unit,
+        stage: STAGE_OF_UNIT[unit.split(':')[0] ?? ''] ?? 'unknown',
+        records: f.records,
+        reason: f.reason ?? null,
+      }))
+      .sort((a, b) => (a.unit < b.unit ? -1 : 1)),
+  };
+}
+
 async function feeds(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   params(NoQuerySchema, event);
   const [items, visible] = await Promise.all([feedItems(deps), feedFilter(deps, caller)]);
@@ -444,6 +508,7 @@ const ROUTES: Record<
 > = {
   '/indicators': listIndicators,
   '/status/pipelines': pipelines,
+  '/status/pipelines/{documentId}': pipeline,
   '/status/feeds': feeds,
   '/metrics': metrics,
 };
@@ -464,6 +529,7 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
     return json(200, await handler(deps, event, caller));
   } catch (e) {
     if (e instanceof BadRequestError) return error(400, e.message);
+    if (e instanceof NotFoundError) return error(404, e.message);
     throw e;
   }
 }

@@ -62,7 +62,9 @@ export const LedgerItemSchema = z.object({
   /** Keys of the units whose counts were added. */
   applied: z.set(z.string()).default(() => new Set<string>()),
   /** Units counted failed on their last receive and not (yet) succeeded since: key → what was counted. */
-  failedUnits: z.record(z.string(), z.object({ records: z.number(), counter: z.string() })).default({}),
+  failedUnits: z
+    .record(z.string(), z.object({ records: z.number(), counter: z.string(), reason: z.string().optional() }))
+    .default({}),
   updatedAt: z.string().optional(),
   completedAt: z.string().optional(),
   ...Object.fromEntries(STAGE_COUNTERS.map((c) => [c, num])),
@@ -183,7 +185,14 @@ export class Ledger {
    * A unit about to go to a dead-letter queue: count its records `failed` (and the stage's failure
    * counter), once, unless the unit already succeeded. `apply` with the same key later reverses it.
    */
-  async recordFailure(documentId: string, key: string, records: number, counter: StageCounter) {
+  async recordFailure(
+    documentId: string,
+    key: string,
+    records: number,
+    counter: StageCounter,
+    /** Why the unit failed (its last error), kept for GET /status/pipelines/{documentId}. */
+    reason?: string,
+  ) {
     // Entries created before `failedUnits` existed get the map first (a failure is rare: one more write).
     await this.doc
       .send(
@@ -206,7 +215,7 @@ export class Ledger {
     update.adds.shift();
     delete update.values[':keys'];
     update.sets.push('#failedUnits.#unit = :failure');
-    update.values[':failure'] = { records, counter };
+    update.values[':failure'] = { records, counter, ...(reason ? { reason: reason.slice(0, 1024) } : {}) };
     try {
       const item = await this.update(documentId, {
         ...update,

@@ -22,6 +22,8 @@ export async function countFailedOnLastAttempt(
     ledger: Ledger;
     log: Log;
   },
+  /** The error the message failed with this last time. */
+  error?: unknown,
 ): Promise<void> {
   if (!isLastAttempt(record, options.maxReceiveCount)) return;
   const head = messageHead(record.body);
@@ -34,6 +36,11 @@ export async function countFailedOnLastAttempt(
     `${options.stagePrefix}:${head.messageKey}`,
     head.records,
     options.stageCounter,
+    error === undefined
+      ? undefined
+      : error instanceof Error
+        ? `${error.name}: ${error.message}`
+        : String(error),
   );
   options.log.error('message going to the DLQ; its records are counted failed', {
     documentId: head.documentId,

@@ -35,7 +35,7 @@ export function sqsBatchHandler(
         receiveCount: record.attributes.ApproximateReceiveCount,
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       });
-      await countFailedOnLastAttempt(record, { ...options, stageCounter: options.failedCounter });
+      await countFailedOnLastAttempt(record, { ...options, stageCounter: options.failedCounter }, error);
       throw error;
     }
   };
@@ -86,7 +86,7 @@ async function processGroupsTogether(
           receiveCount: record.attributes.ApproximateReceiveCount,
           error: `${error.name}: ${error.message}`,
         });
-        await countFailedSafely(record, options);
+        await countFailedSafely(record, options, error);
       }
     }),
   ]);
@@ -101,9 +101,9 @@ async function processGroupsTogether(
  * `countFailedOnLastAttempt` for one record of a group: if the ledger write itself fails, say so and go on,
  * so one record's accounting failure does not fail the other groups of the batch.
  */
-async function countFailedSafely(record: SQSRecord, options: SqsStageOptions): Promise<void> {
+async function countFailedSafely(record: SQSRecord, options: SqsStageOptions, cause: Error): Promise<void> {
   try {
-    await countFailedOnLastAttempt(record, { ...options, stageCounter: options.failedCounter });
+    await countFailedOnLastAttempt(record, { ...options, stageCounter: options.failedCounter }, cause);
   } catch (error) {
     options.log.error('could not count a failing record on its last receive', {
       messageId: record.messageId,

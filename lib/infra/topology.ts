@@ -404,6 +404,7 @@ export const TOPOLOGY: Topology = {
       { method: 'GET', path: '/health', function: 'queryApi', auth: 'none' },
       { method: 'GET', path: '/indicators', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/pipelines', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/status/pipelines/{documentId}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/metrics', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/keys', function: 'adminApi', auth: 'key' },

@@ -231,6 +231,14 @@ describe('one record too large for a queue message', () => {
     const status = (await client.settled([id])).get(id);
     // Assess
     expect(status?.counts).toMatchObject({ records: 21, loaded: 20, quarantined: 1, failed: 0 });
+    const one = await client.get(`/status/pipelines/${id}`);
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({
+      documentId: id,
+      status: 'complete',
+      stages: { extract: { records: 21, indicators: 20, quarantined: 1 } },
+      failures: [],
+    });
     const quarantined = await client.quarantined(id);
     expect(quarantined).toHaveLength(1);
     expect(quarantined[0]).toMatchObject({
