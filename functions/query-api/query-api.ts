@@ -45,6 +45,13 @@ class BadRequestError extends Error {
   }
 }
 
+class ForbiddenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
+
 class NotFoundError extends Error {
   constructor(message: string) {
     super(message);
@@ -77,6 +84,16 @@ const IndicatorsQuerySchema = z.object({
 const PipelinesQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   feedId: z.string().optional(),
+});
+
+const QuarantineQuerySchema = z.object({
+  feedId: z.string().min(1).optional(),
+  documentId: z.string().min(1).optional(),
+  stage: z.enum(['extract', 'validate']).optional(),
+  /** Records whose reason contains this text. */
+  reason: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().optional(),
 });
 
 /** Routes that take no query parameters. */
@@ -284,6 +301,84 @@ async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller
     feedFilter(deps, caller),
   ]);
   return { documents: docs.filter((d) => visible(d.feedId)).map(documentOf) };
+}
+
+/**
+ * GET /quarantine (operators): quarantined records with their reasons, a document's (by key) or a feed's
+ * (byFeed index, newest first) or all (a scan), filtered by stage and reason text, paged with a cursor.
+ */
+async function quarantine(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
+  if (caller.role !== 'operator') throw new ForbiddenError('quarantined records are for operators');
+  const q = params(QuarantineQuerySchema, event);
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const filters: string[] = [];
+  if (q.stage) {
+    names['#stage'] = 'stage';
+    values[':stage'] = q.stage;
+    filters.push('#stage = :stage');
+  }
+  if (q.reason) {
+    names['#reason'] = 'reason';
+    values[':reason'] = q.reason;
+    filters.push('contains(#reason, :reason)');
+  }
+  if (q.documentId && q.feedId) {
+    names['#feedId'] = 'feedId';
+    values[':feedId'] = q.feedId;
+    filters.push('#feedId = :feedId');
+  }
+  const filter = filters.length
+    ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }
+    : Object.keys(names).length
+      ? { ExpressionAttributeNames: names }
+      : {};
+  const common = {
+    TableName: deps.tables.quarantine,
+    Limit: q.limit,
+    ExclusiveStartKey: decodeCursor(q.cursor),
+  };
+  const out = q.documentId
+    ? await deps.doc.send(
+        new QueryCommand({
+          ...common,
+          ...filter,
+          KeyConditionExpression: 'documentId = :doc',
+          ExpressionAttributeValues: { ...values, ':doc': q.documentId },
+        }),
+      )
+    : q.feedId
+      ? await deps.doc.send(
+          new QueryCommand({
+            ...common,
+            ...filter,
+            IndexName: 'byFeed',
+            KeyConditionExpression: 'feedId = :feed',
+            ExpressionAttributeValues: { ...values, ':feed': q.feedId },
+            ScanIndexForward: false,
+          }),
+        )
+      : await deps.doc.send(
+          new ScanCommand({
+            ...common,
+            ...filter,
+            ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+          }),
+        );
+  const records = (out.Items ?? []).map((item) => ({
+    documentId: item['documentId'],
+    feedId: item['feedId'],
+    recordKey: item['recordKey'],
+    stage: item['stage'],
+    reason: item['reason'],
+    quarantinedAt: item['quarantinedAt'] ?? null,
+    objectId: item['objectId'] ?? null,
+    rawRef: item['rawRef'] ?? null,
+    type: item['type'] ?? null,
+    value: item['value'] ?? null,
+    raw: item['raw'] ?? null,
+  }));
+  return { records, cursor: encodeCursor(out.LastEvaluatedKey) };
 }
 
 const STAGE_OF_UNIT: Record<string, string> = { v: 'validate', d: 'dedup', l: 'load' };
@@ -509,6 +604,7 @@ const ROUTES: Record<
   '/indicators': listIndicators,
   '/status/pipelines': pipelines,
   '/status/pipelines/{documentId}': pipeline,
+  '/quarantine': quarantine,
   '/status/feeds': feeds,
   '/metrics': metrics,
 };
@@ -530,6 +626,7 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
   } catch (e) {
     if (e instanceof BadRequestError) return error(400, e.message);
     if (e instanceof NotFoundError) return error(404, e.message);
+    if (e instanceof ForbiddenError) return error(403, e.message);
     throw e;
   }
 }

@@ -406,6 +406,7 @@ export const TOPOLOGY: Topology = {
       { method: 'GET', path: '/status/pipelines', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/pipelines/{documentId}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/quarantine', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/metrics', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/keys', function: 'adminApi', auth: 'key' },
       { method: 'POST', path: '/keys', function: 'adminApi', auth: 'key' },
