@@ -241,6 +241,12 @@ describe('one record too large for a queue message', () => {
     });
     const quarantined = await client.quarantined(id);
     expect(quarantined).toHaveLength(1);
+    // The same, as an operator reviews it through the API.
+    const listed = await client.get(`/quarantine?documentId=${id}`);
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { records: unknown[] }).records).toEqual([
+      expect.objectContaining({ value: '45.77.202.1', stage: 'extract' }),
+    ]);
     expect(quarantined[0]).toMatchObject({
       value: '45.77.202.1',
       reason: expect.stringMatching(/^record too large for a queue message: \d+ bytes/),
