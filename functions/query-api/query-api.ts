@@ -84,6 +84,7 @@ const IndicatorsQuerySchema = z.object({
 const PipelinesQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   feedId: z.string().optional(),
+  cursor: z.string().optional(),
 });
 
 const QuarantineQuerySchema = z.object({
@@ -212,13 +213,39 @@ function documentOf(item: LedgerItem) {
   };
 }
 
-/** Ledger items newest first, walking back a day at a time (byDay index), up to `limit`. */
+/** Where a listing of documents stopped: the day (days back from today) and DynamoDB's key within it. */
+const PageCursorSchema = z
+  .object({
+    d: z.number().int().min(0),
+    k: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  })
+  .strict();
+type PageCursor = z.infer<typeof PageCursorSchema>;
+
+function encodePage(cursor: PageCursor | undefined): string | null {
+  return cursor ? Buffer.from(JSON.stringify(cursor)).toString('base64url') : null;
+}
+
+function decodePage(cursor: string | undefined): PageCursor | undefined {
+  if (!cursor) return undefined;
+  try {
+    return PageCursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+  } catch {
+    throw new BadRequestError('cursor is not one this API returned');
+  }
+}
+
+/**
+ * Ledger items newest first, up to `limit`: a feed's (byFeed index), else walking back a day at a time
+ * (byDay index) over `days` days; from `start`, and with where to go on when there is more.
+ */
 async function recentDocuments(
   deps: QueryApiDeps,
   limit: number,
   feedId?: string,
   days = 7,
-): Promise<LedgerItem[]> {
+  start?: PageCursor,
+): Promise<{ items: LedgerItem[]; next?: PageCursor }> {
   const items: LedgerItem[] = [];
   const collect = (out: QueryCommandOutput) => {
     for (const raw of out.Items ?? []) {
@@ -227,24 +254,26 @@ async function recentDocuments(
     }
   };
   if (feedId) {
-    collect(
-      await deps.doc.send(
-        new QueryCommand({
-          TableName: deps.tables.documentLedger,
-          IndexName: 'byFeed',
-          KeyConditionExpression: 'feedId = :f',
-          ExpressionAttributeValues: { ':f': feedId },
-          ScanIndexForward: false,
-          Limit: limit,
-        }),
-      ),
+    const out = await deps.doc.send(
+      new QueryCommand({
+        TableName: deps.tables.documentLedger,
+        IndexName: 'byFeed',
+        KeyConditionExpression: 'feedId = :f',
+        ExpressionAttributeValues: { ':f': feedId },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: start?.k,
+      }),
     );
-    return items;
+    collect(out);
+    return out.LastEvaluatedKey
+      ? { items, next: { d: 0, k: out.LastEvaluatedKey as PageCursor['k'] } }
+      : { items };
   }
   const today = deps.now();
-  for (let d = 0; d < days && items.length < limit; d++) {
+  let startKey: Record<string, unknown> | undefined = start?.k;
+  for (let d = start?.d ?? 0; d < days; d++) {
     const day = new Date(today.getTime() - d * 86_400_000).toISOString().slice(0, 10);
-    let startKey: Record<string, unknown> | undefined;
     do {
       const out = await deps.doc.send(
         new QueryCommand({
@@ -259,9 +288,13 @@ async function recentDocuments(
       );
       collect(out);
       startKey = out.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
+      if (items.length >= limit) {
+        if (startKey) return { items, next: { d, k: startKey as PageCursor['k'] } };
+        return d + 1 < days ? { items, next: { d: d + 1 } } : { items };
+      }
+    } while (startKey);
   }
-  return items.slice(0, limit);
+  return { items };
 }
 
 /** Every Feeds item (tens, not millions: one paged scan). */
@@ -296,11 +329,14 @@ async function feedFilter(deps: QueryApiDeps, caller: Caller): Promise<(feedId: 
 
 async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   const q = params(PipelinesQuerySchema, event);
-  const [docs, visible] = await Promise.all([
-    recentDocuments(deps, q.limit, q.feedId),
+  const [page, visible] = await Promise.all([
+    recentDocuments(deps, q.limit, q.feedId, 7, decodePage(q.cursor)),
     feedFilter(deps, caller),
   ]);
-  return { documents: docs.filter((d) => visible(d.feedId)).map(documentOf) };
+  return {
+    documents: page.items.filter((d) => visible(d.feedId)).map(documentOf),
+    cursor: encodePage(page.next),
+  };
 }
 
 /**
@@ -447,7 +483,7 @@ async function feeds(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Ca
     .sort();
   const result = await Promise.all(
     feedIds.map(async (feedId) => {
-      const docs = await recentDocuments(deps, 20, feedId);
+      const docs = (await recentDocuments(deps, 20, feedId)).items;
       const state = await deps.doc.send(
         new GetCommand({ TableName: deps.tables.feedState, Key: { feedId } }),
       );
@@ -478,7 +514,7 @@ async function feeds(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Ca
 
 async function metrics(deps: QueryApiDeps, event: APIGatewayProxyEvent) {
   params(NoQuerySchema, event);
-  const docs = await recentDocuments(deps, 1000, undefined, 2);
+  const docs = (await recentDocuments(deps, 1000, undefined, 2)).items;
   const now = deps.now();
   const from = new Date(now.getTime() - 86_400_000).toISOString();
   const window = docs.filter((d) => d.receivedAt >= from);

@@ -173,7 +173,7 @@ describe('query parameters', () => {
     [
       '/status/pipelines',
       { feed: 'x', page: '2' },
-      'unknown query parameters feed, page; this route takes limit, feedId',
+      'unknown query parameters feed, page; this route takes limit, feedId, cursor',
     ],
     ['/status/feeds', { all: '1' }, 'unknown query parameter all; this route takes none'],
   ])('answers 400 naming an unknown parameter on %s', async (resource, query, message) => {
