@@ -3,6 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
 import { FEED_ID_PATTERN, RoleSchema } from '../domain/access.ts';
 import { TlpSchema } from '../domain/indicator.ts';
+import { type AccessAudit, returnedCount } from '../shared/access-audit.ts';
 import { type ApiKeyStore, generateApiKey, generateKeyId, OPERATOR_KEY_ID } from '../shared/api-keys.ts';
 import { callerOf } from '../shared/caller.ts';
 import { error, json } from '../shared/http.ts';
@@ -15,6 +16,8 @@ export interface AdminApiDeps {
   /** The secret that holds the operator key (rotating that key rewrites it). */
   operatorKeySecretArn: string;
   log: Log;
+  /** The access trail: every operator action, who and on what (never a key's secret). */
+  access?: Pick<AccessAudit, 'record'>;
 }
 
 const CreateKeySchema = z
@@ -116,6 +119,36 @@ export async function adminRequest(
   }
 }
 
+/** Record an operator action: the route, the key acted on, a created key's role, TLP and feeds. */
+async function auditAction(deps: AdminApiDeps, event: APIGatewayProxyEvent, result: APIGatewayProxyResult) {
+  const caller = callerOf(event);
+  if (!deps.access || !caller) return;
+  const filters: Record<string, string> = {};
+  const keyId = event.pathParameters?.['keyId'];
+  if (keyId) filters['keyId'] = keyId;
+  let answer: unknown;
+  try {
+    answer = JSON.parse(result.body);
+  } catch {
+    answer = undefined;
+  }
+  if (event.httpMethod === 'POST' && event.resource === '/keys' && answer && typeof answer === 'object') {
+    const created = answer as { keyId?: string; role?: string; tlp?: string; feeds?: string[] };
+    for (const field of ['keyId', 'role', 'tlp'] as const)
+      if (created[field]) filters[field] = String(created[field]);
+    if (created.feeds) filters['feeds'] = created.feeds.join(',');
+  }
+  const returned = returnedCount(answer);
+  await deps.access.record({
+    caller,
+    method: event.httpMethod,
+    route: event.resource,
+    filters,
+    status: result.statusCode,
+    ...(returned !== undefined ? { returned } : {}),
+  });
+}
+
 function decode(event: APIGatewayProxyEvent): string {
   if (!event.body) return '';
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
@@ -124,7 +157,9 @@ function decode(event: APIGatewayProxyEvent): string {
 export function createAdminApiHandler(deps: AdminApiDeps, observability?: Observability) {
   return withMiddleware(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     try {
-      return await adminRequest(deps, event);
+      const result = await adminRequest(deps, event);
+      await auditAction(deps, event, result);
+      return result;
     } catch (e) {
       deps.log.error('admin request failed', {
         error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),

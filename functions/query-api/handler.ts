@@ -1,3 +1,4 @@
+import { AccessAudit } from '../shared/access-audit.ts';
 import { sharedClients } from '../shared/clients.ts';
 import { parseEnv, QueryApiEnvSchema } from '../shared/env.ts';
 import { createObservability } from '../shared/observability.ts';
@@ -21,6 +22,7 @@ export const handler = createQueryApiHandler(
       feedState: env.TABLE_FEED_STATE,
       quarantine: env.TABLE_QUARANTINE,
     },
+    access: new AccessAudit(clients.doc, env.TABLE_AUDIT),
     dependencies: {
       sqs: clients.sqs,
       kinesis: clients.kinesis,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { type Caller, maySee, visibleSources } from '../domain/access.ts';
 import { IndicatorTypeSchema, type Tlp, TlpSchema } from '../domain/indicator.ts';
 import { type StoredIndicator, StoredIndicatorSchema } from '../load/merge.ts';
+import { type AccessAudit, returnedCount } from '../shared/access-audit.ts';
 import { callerOf } from '../shared/caller.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
 import { error, json } from '../shared/http.ts';
@@ -25,6 +26,8 @@ export interface QueryApiDeps {
     feedState: string;
     quarantine: string;
   };
+  /** The access trail (Audit table): every read, who and what; absent only in tests that do not check it. */
+  access?: Pick<AccessAudit, 'record'>;
   /** The rest of the pipeline, for GET /health: work queues (URLs), the raw stream and the archive. */
   dependencies?: {
     sqs: Pick<SQSClient, 'send'>;
@@ -657,14 +660,33 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
   if (!caller) return error(401, 'missing API key: send it in the x-api-key header');
   if (caller.role !== 'reader' && caller.role !== 'operator')
     return error(403, 'API key not valid for reading');
+  let status = 200;
+  let body: unknown;
   try {
-    return json(200, await handler(deps, event, caller));
+    body = await handler(deps, event, caller);
   } catch (e) {
-    if (e instanceof BadRequestError) return error(400, e.message);
-    if (e instanceof NotFoundError) return error(404, e.message);
-    if (e instanceof ForbiddenError) return error(403, e.message);
-    throw e;
+    if (e instanceof BadRequestError) status = 400;
+    else if (e instanceof NotFoundError) status = 404;
+    else if (e instanceof ForbiddenError) status = 403;
+    else throw e;
+    body = { error: e.message };
   }
+  // Every read is on the access trail before it is answered.
+  const { cursor: _cursor, ...filters } = event.queryStringParameters ?? {};
+  await deps.access?.record({
+    caller,
+    method: event.httpMethod,
+    route,
+    filters: {
+      ...Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, String(v ?? '')])),
+      ...Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, String(v ?? '')])),
+    },
+    status,
+    ...(status === 200 && returnedCount(body) !== undefined
+      ? { returned: returnedCount(body) as number }
+      : {}),
+  });
+  return status === 200 ? json(200, body) : error(status, (body as { error: string }).error);
 }
 
 export function createQueryApiHandler(deps: QueryApiDeps, observability?: Observability) {

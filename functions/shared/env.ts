@@ -42,6 +42,7 @@ export const QueryApiEnvSchema = BaseEnvSchema.extend({
   TABLE_DOCUMENT_LEDGER: name,
   TABLE_FEED_STATE: name,
   TABLE_QUARANTINE: name,
+  TABLE_AUDIT: name,
   QUEUE_VALIDATE_URL: name,
   QUEUE_DEDUP_URL: name,
   QUEUE_LOAD_URL: name,

@@ -113,7 +113,8 @@ export type Trigger =
 
 /** What a function may touch: each grant is least privilege on one resource. */
 export interface Access {
-  tables: Partial<Record<TableKey, 'read' | 'write' | 'read-write'>>;
+  /** `append`: PutItem only (the access trail: add records, never change or delete one). */
+  tables: Partial<Record<TableKey, 'read' | 'write' | 'read-write' | 'append'>>;
   /** `describe`: its attributes only (health checks). */
   queues: Partial<Record<QueueKey, 'send' | 'describe'>>;
   streams: Partial<Record<StreamKey, 'put' | 'describe'>>;
@@ -265,7 +266,8 @@ export const TOPOLOGY: Topology = {
       memoryMb: 512,
       trigger: { kind: 'api' },
       access: {
-        tables: { apiKeys: 'read-write' },
+        // audit: every operator action goes on the access trail.
+        tables: { apiKeys: 'read-write', audit: 'append' },
         queues: {},
         streams: {},
         buckets: {},
@@ -299,6 +301,8 @@ export const TOPOLOGY: Topology = {
           documentLedger: 'read',
           feedState: 'read',
           quarantine: 'read',
+          // The access trail: every read is recorded.
+          audit: 'append',
         },
         // GET /health reports every dependency of the pipeline, not only the tables.
         queues: { validate: 'describe', dedup: 'describe', load: 'describe' },

@@ -53,9 +53,15 @@ export class AccessPolicy extends Construct {
     const acknowledgements: { id: string; reason: string }[] = [];
     for (const [key, level] of Object.entries(access.tables) as [
       TableKey,
-      'read' | 'write' | 'read-write',
+      'read' | 'write' | 'read-write' | 'append',
     ][]) {
       const table = resources.tables[key];
+      if (level === 'append') {
+        statements.push(
+          new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
+        );
+        continue;
+      }
       const actions = [
         ...(level === 'write' ? [] : TABLE_ACTIONS.read),
         ...(level === 'read' ? [] : TABLE_ACTIONS.write),
