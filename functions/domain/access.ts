@@ -30,6 +30,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'GET', path: '/status/feeds', roles: ['reader', 'operator'] },
   // Quarantined records keep the offending raw values, whatever their TLP: operators only.
   { method: 'GET', path: '/quarantine', roles: ['operator'] },
+  // The access trail names every caller and what it read: operators only.
+  { method: 'GET', path: '/audit', roles: ['operator'] },
   { method: 'GET', path: '/metrics', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/keys', roles: ['operator'] },
   { method: 'POST', path: '/keys', roles: ['operator'] },

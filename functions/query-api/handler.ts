@@ -21,6 +21,7 @@ export const handler = createQueryApiHandler(
       documentLedger: env.TABLE_DOCUMENT_LEDGER,
       feedState: env.TABLE_FEED_STATE,
       quarantine: env.TABLE_QUARANTINE,
+      audit: env.TABLE_AUDIT,
     },
     access: new AccessAudit(clients.doc, env.TABLE_AUDIT),
     dependencies: {

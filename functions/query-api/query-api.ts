@@ -25,6 +25,8 @@ export interface QueryApiDeps {
     documentLedger: string;
     feedState: string;
     quarantine: string;
+    /** The Audit table, for GET /audit. */
+    audit?: string;
   };
   /** The access trail (Audit table): every read, who and what; absent only in tests that do not check it. */
   access?: Pick<AccessAudit, 'record'>;
@@ -97,6 +99,15 @@ const QuarantineQuerySchema = z.object({
   /** Records whose reason contains this text. */
   reason: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().optional(),
+});
+
+const AuditQuerySchema = z.object({
+  /** The day (UTC) to read, default today. */
+  day: z.iso.date().optional(),
+  keyId: z.string().min(1).optional(),
+  route: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().optional(),
 });
 
@@ -420,6 +431,39 @@ async function quarantine(deps: QueryApiDeps, event: APIGatewayProxyEvent, calle
   return { records, cursor: encodeCursor(out.LastEvaluatedKey) };
 }
 
+/** GET /audit (operators): one day's access trail in time order, by key and route, paged. */
+async function audit(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
+  if (caller.role !== 'operator') throw new ForbiddenError('the access trail is for operators');
+  if (!deps.tables.audit) throw new NotFoundError('no access trail in this deployment');
+  const q = params(AuditQuerySchema, event);
+  const day = q.day ?? deps.now().toISOString().slice(0, 10);
+  const filters: string[] = [];
+  const values: Record<string, unknown> = { ':d': `access#${day}` };
+  if (q.keyId) {
+    filters.push('keyId = :k');
+    values[':k'] = q.keyId;
+  }
+  if (q.route) {
+    filters.push('#route = :r');
+    values[':r'] = q.route;
+  }
+  const out = await deps.doc.send(
+    new QueryCommand({
+      TableName: deps.tables.audit,
+      KeyConditionExpression: 'documentId = :d',
+      ExpressionAttributeValues: values,
+      ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+      ...(q.route ? { ExpressionAttributeNames: { '#route': 'route' } } : {}),
+      Limit: q.limit,
+      ExclusiveStartKey: decodeCursor(q.cursor),
+    }),
+  );
+  const events = (out.Items ?? []).map(
+    ({ documentId: _d, eventKey: _e, expiresAt: _x, stage: _s, ...rest }) => rest,
+  );
+  return { events, cursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
 const STAGE_OF_UNIT: Record<string, string> = { v: 'validate', d: 'dedup', l: 'load' };
 
 /**
@@ -644,6 +688,7 @@ const ROUTES: Record<
   '/status/pipelines': pipelines,
   '/status/pipelines/{documentId}': pipeline,
   '/quarantine': quarantine,
+  '/audit': audit,
   '/status/feeds': feeds,
   '/metrics': metrics,
 };

@@ -113,8 +113,11 @@ export type Trigger =
 
 /** What a function may touch: each grant is least privilege on one resource. */
 export interface Access {
-  /** `append`: PutItem only (the access trail: add records, never change or delete one). */
-  tables: Partial<Record<TableKey, 'read' | 'write' | 'read-write' | 'append'>>;
+  /**
+   * `append`: PutItem only (the access trail: add records, never change or delete one); `read-append`:
+   * read and PutItem.
+   */
+  tables: Partial<Record<TableKey, 'read' | 'write' | 'read-write' | 'append' | 'read-append'>>;
   /** `describe`: its attributes only (health checks). */
   queues: Partial<Record<QueueKey, 'send' | 'describe'>>;
   streams: Partial<Record<StreamKey, 'put' | 'describe'>>;
@@ -301,8 +304,8 @@ export const TOPOLOGY: Topology = {
           documentLedger: 'read',
           feedState: 'read',
           quarantine: 'read',
-          // The access trail: every read is recorded.
-          audit: 'append',
+          // The access trail: every read is recorded, and operators read it (GET /audit).
+          audit: 'read-append',
         },
         // GET /health reports every dependency of the pipeline, not only the tables.
         queues: { validate: 'describe', dedup: 'describe', load: 'describe' },
@@ -411,6 +414,7 @@ export const TOPOLOGY: Topology = {
       { method: 'GET', path: '/status/pipelines/{documentId}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/quarantine', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/audit', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/metrics', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/keys', function: 'adminApi', auth: 'key' },
       { method: 'POST', path: '/keys', function: 'adminApi', auth: 'key' },

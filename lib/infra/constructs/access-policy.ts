@@ -53,12 +53,15 @@ export class AccessPolicy extends Construct {
     const acknowledgements: { id: string; reason: string }[] = [];
     for (const [key, level] of Object.entries(access.tables) as [
       TableKey,
-      'read' | 'write' | 'read-write' | 'append',
+      'read' | 'write' | 'read-write' | 'append' | 'read-append',
     ][]) {
       const table = resources.tables[key];
-      if (level === 'append') {
+      if (level === 'append' || level === 'read-append') {
         statements.push(
-          new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
+          new iam.PolicyStatement({
+            actions: [...(level === 'read-append' ? TABLE_ACTIONS.read : []), 'dynamodb:PutItem'],
+            resources: [table.tableArn],
+          }),
         );
         continue;
       }

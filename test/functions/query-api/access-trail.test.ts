@@ -152,4 +152,29 @@ describe('the access trail', () => {
     expect(res.statusCode).toBe(500);
     expect(res.body).not.toContain('indicators');
   });
+
+  it('serves one day of the trail to operators (GET /audit, by key), and refuses readers', async () => {
+    // Prepare
+    const deps = {
+      ...stageDeps(aws).query,
+      tables: { ...stageDeps(aws).query.tables, audit: aws.tables.audit },
+      access: new AccessAudit(aws.doc, aws.tables.audit),
+    };
+    const handler = createQueryApiHandler(deps);
+    await handler(apiEvent({ resource: '/metrics', caller: { ...READER, keyId: 'k-reader-3' } }), context);
+    // Act
+    const res = await handler(
+      apiEvent({ resource: '/audit', query: { keyId: 'k-reader-3' }, caller: OPERATOR }),
+      context,
+    );
+    const refused = await handler(apiEvent({ resource: '/audit', caller: READER }), context);
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect((JSON.parse(res.body) as { events: unknown[] }).events).toEqual([
+      expect.objectContaining({ keyId: 'k-reader-3', route: '/metrics', status: 200 }),
+    ]);
+    expect(refused.statusCode).toBe(403);
+    // The operator's own read of the trail is on it too.
+    expect((await trail()).some((i) => i['keyId'] === 'operator' && i['route'] === '/audit')).toBe(true);
+  });
 });
