@@ -83,11 +83,44 @@ const VERSIONS: readonly SpecVersion[] = ['2.0', '2.1'];
 
 const isRecord = (v: unknown): v is StixObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A JSON-pointer token (RFC 6901). */
+const pointerToken = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/**
+ * The objects of a TAXII server's data file (medallion's `default_data.json`: `/discovery`, then API roots
+ * whose `collections` hold `objects`), each with its JSON pointer; `__meta` (medallion's bookkeeping) dropped.
+ */
+function taxiiDataObjects(doc: Record<string, unknown>): { objects: unknown[]; refs: string[] } {
+  const objects: unknown[] = [];
+  const refs: string[] = [];
+  for (const [root, value] of Object.entries(doc)) {
+    if (root === '/discovery' || !isRecord(value) || !Array.isArray(value.collections)) continue;
+    value.collections.forEach((collection: unknown, c: number) => {
+      if (!isRecord(collection) || !Array.isArray(collection.objects)) return;
+      collection.objects.forEach((object: unknown, j: number) => {
+        if (isRecord(object) && '__meta' in object) {
+          const { __meta: _meta, ...rest } = object;
+          objects.push(rest);
+        } else objects.push(object);
+        refs.push(`/${pointerToken(root)}/collections/${c}/objects/${j}`);
+      });
+    });
+  }
+  return { objects, refs };
+}
+
 /** The objects of a STIX document and where they sit (for JSON-pointer raw refs). */
-function objectsOf(doc: unknown): { objects: unknown[]; pointer: string; bundleVersion: string | undefined } {
+function objectsOf(doc: unknown): {
+  objects: unknown[];
+  pointer: string;
+  bundleVersion: string | undefined;
+  refs?: string[];
+} {
   if (Array.isArray(doc)) return { objects: doc, pointer: '', bundleVersion: undefined };
   if (!isRecord(doc))
     throw new DocumentError(`not a STIX document: expected a JSON object or array, found ${typeof doc}`);
+  // A TAXII 2.1 server holds STIX 2.1: that is the version its objects inherit.
+  if (isRecord(doc['/discovery'])) return { ...taxiiDataObjects(doc), pointer: '', bundleVersion: '2.1' };
   const objects = doc.objects;
   if (doc.type === 'bundle' || (doc.type === undefined && ('objects' in doc || 'more' in doc))) {
     if (objects === undefined) return { objects: [], pointer: '/objects', bundleVersion: undefined };
@@ -561,13 +594,13 @@ export function* parseStix(input: Uint8Array, options: ParseOptions): Generator<
   } catch (error) {
     throw new DocumentError(jsonError(error, input));
   }
-  const { objects, pointer, bundleVersion } = objectsOf(doc);
+  const { objects, pointer, bundleVersion, refs } = objectsOf(doc);
   const [verdicts, index] = indexDocument(objects, bundleVersion);
   const out: ParseEvent[] = [];
   const emitter = new Emitter(options, index, out);
   for (let i = 0; i < objects.length; i++) {
     const obj = objects[i];
-    const rawRef = `${pointer}/${i}`;
+    const rawRef = refs?.[i] ?? `${pointer}/${i}`;
     emitter.emit(
       obj,
       VERSIONS[verdicts.versions[i] as number] as SpecVersion,
@@ -583,6 +616,8 @@ export function* parseStix(input: Uint8Array, options: ParseOptions): Generator<
 const STIX_ID = /"(?:id|source_ref|target_ref|created_by_ref)"\s*:\s*"[a-z0-9-]+--[0-9a-fA-F]{8}-/;
 const BUNDLE = /"type"\s*:\s*"bundle"/;
 const ENVELOPE = /^\{\s*"(?:objects|more|next)"\s*:/;
+/** A TAXII server's data file (medallion): discovery first, then API roots with their collections. */
+const TAXII_DATA = /^\{\s*"\/discovery"\s*:/;
 const MISP = /^[[{]\s*\{?\s*"(?:Event|response|Attribute|Object|Galaxy)"\s*:/;
 
 /**
@@ -596,7 +631,7 @@ export function detectStix(head: string): boolean {
   const first = text.charCodeAt(0);
   if (first !== 123 && first !== 91) return false;
   if (MISP.test(text)) return false;
-  return BUNDLE.test(text) || ENVELOPE.test(text) || STIX_ID.test(text);
+  return BUNDLE.test(text) || ENVELOPE.test(text) || TAXII_DATA.test(text) || STIX_ID.test(text);
 }
 
 /** STIX 2.0 and 2.1 (bundles, objects, lists, TAXII envelopes) with a real patterning grammar. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFeedConfig } from '../../../functions/domain/feed-config.ts';
 import type { Indicator } from '../../../functions/domain/indicator.ts';
+import { parseDocument } from '../../../functions/formats/index.ts';
 import { detectStix, stixParser } from '../../../functions/formats/stix/index.ts';
 import {
   DocumentError,
@@ -784,5 +785,40 @@ describe('detectStix', () => {
 
     // Assess
     expect(detected).toEqual([false, false]);
+  });
+});
+
+describe('stixParser: TAXII containers', () => {
+  const TAXII = new URL('../../fixtures/feeds/taxii/', import.meta.url);
+
+  it("reads a TAXII server's data file (medallion default_data.json): every collection's objects, as STIX 2.1", () => {
+    // Prepare
+    const bytes = readFileSync(new URL('medallion-default_data.json', TAXII));
+    // Act
+    const { format, events } = parseDocument(bytes, 'auto', OPTIONS);
+    const all = [...events];
+    // Assess
+    expect(format).toBe('stix');
+    expect(all).toHaveLength(8);
+    const indicators = all.flatMap((e) => (e.kind === 'indicator' ? [e.indicator] : []));
+    expect(indicators.map((i) => i.value)).toContain('http://z4z10farb.cn/4712');
+    expect(indicators[0]?.source.rawRef).toMatch(/^\/trustgroup1\/collections\/2\/objects\/\d+$/);
+    expect(all.filter((e) => e.kind === 'quarantine')).toEqual([]);
+  });
+
+  it('reads a TAXII envelope ({"more":…,"objects":[…]}) as STIX', () => {
+    // Prepare
+    const envelope = { more: false, objects: [indicator("[ipv4-addr:value = '198.51.100.77']")] };
+    // Act
+    const { format, events } = parseDocument(
+      new TextEncoder().encode(JSON.stringify(envelope)),
+      'auto',
+      OPTIONS,
+    );
+    // Assess
+    expect(format).toBe('stix');
+    expect([...events].flatMap((e) => (e.kind === 'indicator' ? [e.indicator.value] : []))).toEqual([
+      '198.51.100.77',
+    ]);
   });
 });
