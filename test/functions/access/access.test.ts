@@ -3,11 +3,7 @@
  * authorizer turning a key into a policy for exactly its role's routes, the operator's key routes, and the
  * deploy-time provisioning of the feeds file and the operator key.
  */
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,41 +14,31 @@ import { PHYSICAL_ID, provision } from '../../../functions/provision/provision.t
 import { ApiKeyStore, hashApiKey, OPERATOR_KEY_ID } from '../../../functions/shared/api-keys.ts';
 import type { CustomResourceEvent } from '../../../functions/shared/cfn-response.ts';
 import { silentLog } from '../../../functions/shared/observability.ts';
-import {
-  type SecretsManagerEmulator,
-  startSecretsManager,
-} from '../../../lib/local/emulators/secrets-manager.ts';
 import { SEED_RULE_SET } from '../../helpers/rule-sets.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent } from '../support/events.ts';
+import { startTestSecrets, type TestSecrets } from '../support/secrets.ts';
 
 const BASE = 'arn:aws:execute-api:us-east-1:000000000000:api123/prod';
 const OPERATOR: Caller = { keyId: OPERATOR_KEY_ID, role: 'operator', tlp: 'red', feeds: [] };
 const OPERATOR_SECRET = 'operator-key-secret-value-0123456789';
 
 let aws: TestAws;
-let secretsEmulator: SecretsManagerEmulator;
+let testSecrets: TestSecrets;
 let secrets: SecretsManagerClient;
 let secretArn: string;
 let keys: ApiKeyStore;
 
 beforeAll(async () => {
   aws = await startTestAws();
-  secretsEmulator = await startSecretsManager({ region: 'us-east-1', accountId: '000000000000' });
-  secrets = new SecretsManagerClient({
-    region: 'us-east-1',
-    endpoint: secretsEmulator.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  secretArn =
-    (await secrets.send(new CreateSecretCommand({ Name: 'operator-key', SecretString: OPERATOR_SECRET })))
-      .ARN ?? '';
+  testSecrets = await startTestSecrets();
+  secrets = testSecrets.client;
+  secretArn = await testSecrets.create('operator-key', OPERATOR_SECRET);
   keys = new ApiKeyStore(aws.doc, aws.tables.apiKeys);
 });
 
 afterAll(async () => {
-  secrets?.destroy();
-  await secretsEmulator?.stop();
+  await testSecrets?.stop();
   await aws?.stop();
 });
 

@@ -1,5 +1,4 @@
 /** The access trail: every read and every operator action in the Audit table, before it is answered. */
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminApiHandler } from '../../../functions/admin-api/admin-api.ts';
@@ -8,32 +7,22 @@ import { createQueryApiHandler } from '../../../functions/query-api/query-api.ts
 import { AccessAudit } from '../../../functions/shared/access-audit.ts';
 import { ApiKeyStore } from '../../../functions/shared/api-keys.ts';
 import { silentLog } from '../../../functions/shared/observability.ts';
-import {
-  type SecretsManagerEmulator,
-  startSecretsManager,
-} from '../../../lib/local/emulators/secrets-manager.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent, context } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
+import { startTestSecrets, type TestSecrets } from '../support/secrets.ts';
 
 const READER: Caller = { keyId: 'k-reader-1', role: 'reader', tlp: 'green', feeds: [] };
 const OPERATOR: Caller = { keyId: 'operator', role: 'operator', tlp: 'red', feeds: [] };
 let aws: TestAws;
-let secretsEmulator: SecretsManagerEmulator;
-let secrets: SecretsManagerClient;
+let secrets: TestSecrets;
 
 beforeAll(async () => {
   aws = await startTestAws();
-  secretsEmulator = await startSecretsManager({ region: 'us-east-1', accountId: '000000000000' });
-  secrets = new SecretsManagerClient({
-    region: 'us-east-1',
-    endpoint: secretsEmulator.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  secrets = await startTestSecrets();
 });
 afterAll(async () => {
-  secrets?.destroy();
-  await secretsEmulator?.stop();
+  await secrets?.stop();
   await aws?.stop();
 });
 
@@ -100,11 +89,10 @@ describe('the access trail', () => {
 
   it("records an operator's key creation with the new key's role and feeds, never its secret", async () => {
     // Prepare
-    const arn =
-      (await secrets.send(new CreateSecretCommand({ Name: 'op', SecretString: 'x'.repeat(32) }))).ARN ?? '';
+    const arn = await secrets.create('op', 'x'.repeat(32));
     const handler = createAdminApiHandler({
       keys: new ApiKeyStore(aws.doc, aws.tables.apiKeys),
-      secrets,
+      secrets: secrets.client,
       operatorKeySecretArn: arn,
       log: silentLog,
       access: new AccessAudit(aws.doc, aws.tables.audit),

@@ -231,6 +231,26 @@ const dedupBody = (documentId: string, indicators: Indicator[], messageKey = '0'
   indicators,
 });
 
+/**
+ * A document client on which two dedup messages race: every claim (PutItem) waits until both messages have
+ * read their markers (two BatchGetItem calls), so both decide from the same, stale read.
+ */
+function racingDoc(): DocSend {
+  let reads = 0;
+  let release: () => void = () => {};
+  const bothRead = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return {
+    send: (async (command: { constructor: { name: string } }) => {
+      if (command instanceof PutCommand) await bothRead;
+      const out = await aws.doc.send(command as never);
+      if (command.constructor.name === 'BatchGetCommand' && ++reads === 2) release();
+      return out;
+    }) as DocSend['send'],
+  };
+}
+
 describe('dedup: exact window claims', () => {
   it('reads markers in batches and claims each new one with one conditional put', async () => {
     // Prepare
@@ -279,20 +299,7 @@ describe('dedup: exact window claims', () => {
     await drainQueue(aws, aws.queues.load);
     const first = await newDocument(1);
     const second = await newDocument(1);
-    let reads = 0;
-    let release: () => void = () => {};
-    const bothRead = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const doc: DocSend = {
-      send: (async (command: { constructor: { name: string } }) => {
-        if (command instanceof PutCommand) await bothRead;
-        const out = await aws.doc.send(command as never);
-        if (command.constructor.name === 'BatchGetCommand' && ++reads === 2) release();
-        return out;
-      }) as DocSend['send'],
-    };
-    const deps = stageDeps(aws, { doc });
+    const deps = stageDeps(aws, { doc: racingDoc() });
     const value = (documentId: string) => ioc('49.2.2.2', 'feed-a', documentId, { confidence: 60 });
 
     // Act
@@ -321,20 +328,7 @@ describe('dedup: exact window claims', () => {
     await dedupMessage(deps.dedup, dedupBody(seed, [ioc('49.3.3.3', 'feed-a', seed, { confidence: 60 })]));
     await drainQueue(aws, aws.queues.load);
     const [a, b] = [await newDocument(1), await newDocument(1)];
-    let reads = 0;
-    let release: () => void = () => {};
-    const bothRead = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const doc: DocSend = {
-      send: (async (command: { constructor: { name: string } }) => {
-        if (command instanceof PutCommand) await bothRead;
-        const out = await aws.doc.send(command as never);
-        if (command.constructor.name === 'BatchGetCommand' && ++reads === 2) release();
-        return out;
-      }) as DocSend['send'],
-    };
-    const racing = stageDeps(aws, { doc });
+    const racing = stageDeps(aws, { doc: racingDoc() });
     // Act
     await Promise.all(
       [a, b].map((d) =>
