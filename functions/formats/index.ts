@@ -52,6 +52,33 @@ export function detectFormat(input: Uint8Array): Format {
   return 'text';
 }
 
+const WARNING_LIST_HEAD = /^\s*\{[\s\S]{0,4000}"(?:matching_attributes|list)"\s*:/;
+
+/**
+ * A MISP warning list (`{"name", "type", "list": […], "matching_attributes": […]}`) is a list of known-benign
+ * values, not intelligence: reading it as text or JSON would emit google.com and 8.8.8.8 as indicators. It is
+ * refused as a whole, naming what it is; warning lists belong to the validate stage's rule sets.
+ */
+function refuseWarningList(input: Uint8Array): void {
+  const head = new TextDecoder('utf-8').decode(input.subarray(0, 4096));
+  if (!WARNING_LIST_HEAD.test(head)) return;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder('utf-8').decode(input).replace(/^\uFEFF/, ''));
+  } catch {
+    return;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return;
+  const list = (doc as Record<string, unknown>)['list'];
+  const attributes = (doc as Record<string, unknown>)['matching_attributes'];
+  const type = (doc as Record<string, unknown>)['type'];
+  if (!Array.isArray(list) || !(Array.isArray(attributes) || typeof type === 'string')) return;
+  const name = (doc as Record<string, unknown>)['name'];
+  throw new DocumentError(
+    `this is a MISP warning list${typeof name === 'string' ? ` ("${name}")` : ''} of ${list.length} known-benign values, not a feed of indicators (the validate stage applies warning lists: rule kind warning-list)`,
+  );
+}
+
 /**
  * Parse a document into events. `format: 'auto'` detects it. Throws DocumentError when the document as a
  * whole cannot be read as the format; bad records inside a readable document become quarantine events.
@@ -62,5 +89,6 @@ export function parseDocument(
   options: ParseOptions,
 ): { format: Format; events: Iterable<ParseEvent> } {
   const chosen = format === 'auto' ? detectFormat(input) : format;
+  if (chosen === 'text' || chosen === 'json') refuseWarningList(input);
   return { format: chosen, events: parserFor(chosen).parse(input, options) };
 }

@@ -229,3 +229,32 @@ describe('describeJsonFault: one line with where a JSON document breaks', () => 
     );
   });
 });
+
+describe('a MISP warning list pushed or parsed as a feed', () => {
+  const LISTS = new URL('../../functions/validate/warninglists/', import.meta.url);
+
+  it.each(['google.json', 'public-dns-v4.json', 'rfc1918.json', 'tranco10k.json'])(
+    'refuses %s as a whole, naming it a warning list, instead of emitting its benign values as indicators',
+    (name) => {
+      // Prepare
+      const bytes = readFileSync(new URL(name, LISTS));
+      // Act and Assess
+      for (const format of ['auto', 'json', 'text'] as const) {
+        expect(() => [...parseDocument(bytes, format, base).events]).toThrow(DocumentError);
+        expect(() => [...parseDocument(bytes, format, base).events]).toThrow(
+          /^this is a MISP warning list \(".+"\) of \d+ known-benign values/,
+        );
+      }
+    },
+  );
+
+  it('still reads a JSON feed that merely has a "list" key', () => {
+    const doc = { list: [{ type: 'ipv4', value: '45.77.12.9' }] };
+    const { events } = parseDocument(
+      bytes(doc),
+      'json',
+      withFeed({ json: { recordPath: 'list[*]', fields: [{ path: 'value', typePath: 'type' }] } }),
+    );
+    expect(split(events).indicators.map((i) => i.value)).toEqual(['45.77.12.9']);
+  });
+});
