@@ -37,6 +37,8 @@ export class SsrfBlockedError extends Error {
 /** How far a feed's configuration can open an address class. */
 type AddressClass = 'private' | 'loopback' | 'never';
 
+const METADATA_REASON = 'cloud metadata address';
+
 const RANGES: [string, number, 'ipv4' | 'ipv6', string, AddressClass][] = [
   ['0.0.0.0', 8, 'ipv4', 'this-network address', 'loopback'],
   ['10.0.0.0', 8, 'ipv4', 'private address', 'private'],
@@ -56,6 +58,8 @@ const RANGES: [string, number, 'ipv4' | 'ipv6', string, AddressClass][] = [
   ['::1', 128, 'ipv6', 'loopback address', 'loopback'],
   ['100::', 64, 'ipv6', 'discard-only address', 'private'],
   ['2001:db8::', 32, 'ipv6', 'documentation address', 'private'],
+  // AWS's IPv6 metadata range sits inside fc00::/7; the first matching row wins.
+  ['fd00:ec2::', 32, 'ipv6', METADATA_REASON, 'never'],
   ['fc00::', 7, 'ipv6', 'unique-local address', 'private'],
   ['fe80::', 10, 'ipv6', 'link-local address', 'never'],
   ['fec0::', 10, 'ipv6', 'site-local address', 'private'],
@@ -77,20 +81,8 @@ const METADATA = new Set([
   '100.100.100.200',
   '192.0.0.192',
 ]);
-const METADATA_SUBNETS: [string, number, 'ipv4' | 'ipv6'][] = [['fd00:ec2::', 32, 'ipv6']];
 
-const METADATA_REASON = 'cloud metadata address';
-
-const BLOCKS = [
-  ...METADATA_SUBNETS.map(([network, prefix, type]) => ({
-    network,
-    prefix,
-    type,
-    reason: METADATA_REASON,
-    kind: 'never' as const,
-  })),
-  ...RANGES.map(([network, prefix, type, reason, kind]) => ({ network, prefix, type, reason, kind })),
-].map(({ network, prefix, type, reason, kind }) => {
+const BLOCKS = RANGES.map(([network, prefix, type, reason, kind]) => {
   const list = new BlockList();
   list.addSubnet(network, prefix, type);
   return { list, type, reason, kind };

@@ -43,39 +43,35 @@ export interface QueryApiDeps {
   now: () => Date;
 }
 
-class BadRequestError extends Error {
-  constructor(message: string) {
+/** A request a route refuses (400, 403, 404): the answer is `{"error": message}` with that status. */
+class RouteError extends Error {
+  constructor(
+    readonly status: 400 | 403 | 404,
+    message: string,
+  ) {
     super(message);
-    this.name = 'BadRequestError';
+    this.name = 'RouteError';
   }
 }
 
-class ForbiddenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ForbiddenError';
-  }
-}
+const KeySchema = z.record(z.string(), z.union([z.string(), z.number()]));
 
-class NotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
-  }
-}
-
-/** Cursors are opaque to clients: base64url of DynamoDB's LastEvaluatedKey. */
-export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
+/** Cursors are opaque to clients: base64url of DynamoDB's LastEvaluatedKey (or a route's own position). */
+export function encodeCursor(key: object | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
 }
 
-export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined;
+export function decodeCursor<S extends z.ZodType>(
+  cursor: string | undefined,
+  schema: S,
+): z.infer<S> | undefined;
+export function decodeCursor(cursor: string | undefined, schema: z.ZodType = KeySchema): unknown {
   if (!cursor) return undefined;
   try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return z.record(z.string(), z.union([z.string(), z.number()])).parse(value);
+    return schema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
-    throw new BadRequestError('cursor is not one this API returned');
+    throw new RouteError(400, 'cursor is not one this API returned');
   }
 }
 
@@ -123,12 +119,13 @@ function params<S extends z.ZodObject>(schema: S, event: APIGatewayProxyEvent): 
   const known = Object.keys(schema.shape);
   const unknown = Object.keys(given).filter((k) => !known.includes(k));
   if (unknown.length > 0)
-    throw new BadRequestError(
+    throw new RouteError(
+      400,
       `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; this route takes ${known.join(', ') || 'none'}`,
     );
   const parsed = schema.safeParse(given);
   if (!parsed.success)
-    throw new BadRequestError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    throw new RouteError(400, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   return parsed.data;
 }
 
@@ -228,26 +225,8 @@ function documentOf(item: LedgerItem) {
 }
 
 /** Where a listing of documents stopped: the day (days back from today) and DynamoDB's key within it. */
-const PageCursorSchema = z
-  .object({
-    d: z.number().int().min(0),
-    k: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-  })
-  .strict();
+const PageCursorSchema = z.object({ d: z.number().int().min(0), k: KeySchema.optional() }).strict();
 type PageCursor = z.infer<typeof PageCursorSchema>;
-
-function encodePage(cursor: PageCursor | undefined): string | null {
-  return cursor ? Buffer.from(JSON.stringify(cursor)).toString('base64url') : null;
-}
-
-function decodePage(cursor: string | undefined): PageCursor | undefined {
-  if (!cursor) return undefined;
-  try {
-    return PageCursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-  } catch {
-    throw new BadRequestError('cursor is not one this API returned');
-  }
-}
 
 /**
  * Ledger items newest first, up to `limit`: a feed's (byFeed index), else walking back a day at a time
@@ -329,10 +308,15 @@ async function feedItems(deps: QueryApiDeps): Promise<Record<string, unknown>[]>
  * Which feeds a caller may see named in the status routes: a reader only feeds within its feed set and
  * whose default TLP (the feeds file's `defaults.tlp`; unmarked is amber) is within its ceiling.
  */
-async function feedFilter(deps: QueryApiDeps, caller: Caller): Promise<(feedId: string) => boolean> {
+async function feedFilter(
+  deps: QueryApiDeps,
+  caller: Caller,
+  /** The Feeds items, when the route has read them already. */
+  known?: Record<string, unknown>[],
+): Promise<(feedId: string) => boolean> {
   if (caller.role === 'operator') return () => true;
   const tlps = new Map<string, Tlp | undefined>();
-  for (const item of await feedItems(deps)) {
+  for (const item of known ?? (await feedItems(deps))) {
     const tlp = TlpSchema.safeParse(
       (item.config as { defaults?: { tlp?: unknown } } | undefined)?.defaults?.tlp,
     );
@@ -344,12 +328,12 @@ async function feedFilter(deps: QueryApiDeps, caller: Caller): Promise<(feedId: 
 async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   const q = params(PipelinesQuerySchema, event);
   const [page, visible] = await Promise.all([
-    recentDocuments(deps, q.limit, q.feedId, 7, decodePage(q.cursor)),
+    recentDocuments(deps, q.limit, q.feedId, 7, decodeCursor(q.cursor, PageCursorSchema)),
     feedFilter(deps, caller),
   ]);
   return {
     documents: page.items.filter((d) => visible(d.feedId)).map(documentOf),
-    cursor: encodePage(page.next),
+    cursor: encodeCursor(page.next),
   };
 }
 
@@ -358,7 +342,7 @@ async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller
  * (byFeed index, newest first) or all (a scan), filtered by stage and reason text, paged with a cursor.
  */
 async function quarantine(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
-  if (caller.role !== 'operator') throw new ForbiddenError('quarantined records are for operators');
+  if (caller.role !== 'operator') throw new RouteError(403, 'quarantined records are for operators');
   const q = params(QuarantineQuerySchema, event);
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -433,8 +417,8 @@ async function quarantine(deps: QueryApiDeps, event: APIGatewayProxyEvent, calle
 
 /** GET /audit (operators): one day's access trail in time order, by key and route, paged. */
 async function audit(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
-  if (caller.role !== 'operator') throw new ForbiddenError('the access trail is for operators');
-  if (!deps.tables.audit) throw new NotFoundError('no access trail in this deployment');
+  if (caller.role !== 'operator') throw new RouteError(403, 'the access trail is for operators');
+  if (!deps.tables.audit) throw new RouteError(404, 'no access trail in this deployment');
   const q = params(AuditQuerySchema, event);
   const day = q.day ?? deps.now().toISOString().slice(0, 10);
   const filters: string[] = [];
@@ -481,7 +465,7 @@ async function pipeline(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller:
     feedFilter(deps, caller),
   ]);
   const parsed = LedgerItemSchema.safeParse(out.Item);
-  if (!parsed.success || !visible(parsed.data.feedId)) throw new NotFoundError(`no document ${documentId}`);
+  if (!parsed.success || !visible(parsed.data.feedId)) throw new RouteError(404, `no document ${documentId}`);
   const item = parsed.data as LedgerItem;
   const n = (counter: string) => ((item as Record<string, unknown>)[counter] as number | undefined) ?? 0;
   return {
@@ -523,7 +507,8 @@ async function pipeline(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller:
 
 async function feeds(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   params(NoQuerySchema, event);
-  const [items, visible] = await Promise.all([feedItems(deps), feedFilter(deps, caller)]);
+  const items = await feedItems(deps);
+  const visible = await feedFilter(deps, caller, items);
   const feedIds = items
     .map((i) => String(i.feedId))
     .filter(visible)
@@ -710,13 +695,12 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
   try {
     body = await handler(deps, event, caller);
   } catch (e) {
-    if (e instanceof BadRequestError) status = 400;
-    else if (e instanceof NotFoundError) status = 404;
-    else if (e instanceof ForbiddenError) status = 403;
-    else throw e;
+    if (!(e instanceof RouteError)) throw e;
+    status = e.status;
     body = { error: e.message };
   }
   // Every read is on the access trail before it is answered.
+  const returned = status === 200 ? returnedCount(body) : undefined;
   const { cursor: _cursor, ...filters } = event.queryStringParameters ?? {};
   await deps.access?.record({
     caller,
@@ -727,9 +711,7 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
       ...Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, String(v ?? '')])),
     },
     status,
-    ...(status === 200 && returnedCount(body) !== undefined
-      ? { returned: returnedCount(body) as number }
-      : {}),
+    ...(returned !== undefined ? { returned } : {}),
   });
   return status === 200 ? json(200, body) : error(status, (body as { error: string }).error);
 }

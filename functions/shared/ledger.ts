@@ -78,6 +78,10 @@ export class LedgerEntryMissingError extends Error {
   }
 }
 
+/** The condition of a unit's first counting: neither its success nor its failure is counted yet. */
+const UNIT_UNSEEN =
+  'attribute_exists(documentId) AND NOT contains(#applied, :key) AND attribute_not_exists(#failedUnits.#unit)';
+
 /** Documents' ledger entries expire after a year (the table's TTL attribute). */
 const LEDGER_TTL_SECONDS = 365 * 24 * 3600;
 
@@ -158,11 +162,7 @@ export class Ledger {
     let item: LedgerItem | undefined;
     let applied = true;
     try {
-      item = await this.update(documentId, {
-        ...update,
-        condition:
-          'attribute_exists(documentId) AND NOT contains(#applied, :key) AND attribute_not_exists(#failedUnits.#unit)',
-      });
+      item = await this.update(documentId, { ...update, condition: UNIT_UNSEEN });
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       item = await this.get(documentId);
@@ -209,19 +209,12 @@ export class Ledger {
         if (isConditionalCheckFailed(error)) throw new LedgerEntryMissingError(documentId);
         throw error;
       });
-    const delta: Delta = { failed: records, [counter]: records };
-    const update = this.expression(key, delta, {});
     // The unit's key is not added to `applied`: that is for success. The failure lives in `failedUnits`.
-    update.adds.shift();
-    delete update.values[':keys'];
+    const update = this.expression(key, { failed: records, [counter]: records }, { markApplied: false });
     update.sets.push('#failedUnits.#unit = :failure');
     update.values[':failure'] = { records, counter, ...(reason ? { reason: reason.slice(0, 1024) } : {}) };
     try {
-      const item = await this.update(documentId, {
-        ...update,
-        condition:
-          'attribute_exists(documentId) AND NOT contains(#applied, :key) AND attribute_not_exists(#failedUnits.#unit)',
-      });
+      const item = await this.update(documentId, { ...update, condition: UNIT_UNSEEN });
       if (item.status === 'processing' && isComplete(item)) await this.markComplete(documentId, item);
       return { applied: true, item };
     } catch (error) {
@@ -240,16 +233,13 @@ export class Ledger {
     options: { extractDone?: boolean },
     failure: { records: number; counter: string },
   ): Promise<LedgerItem> {
-    const update = this.expression(key, {}, options);
-    const merged: Record<string, number> = { ...delta } as Record<string, number>;
-    merged['failed'] = (merged['failed'] ?? 0) - failure.records;
-    merged[failure.counter] = (merged[failure.counter] ?? 0) - failure.records;
-    for (const [field, value] of Object.entries(merged)) {
-      if (!value) continue;
-      update.names[`#${field}`] = field;
-      update.values[`:${field}`] = value;
-      update.adds.push(`#${field} :${field}`);
-    }
+    const counter = failure.counter as StageCounter;
+    const reversed: Delta = {
+      ...delta,
+      failed: (delta.failed ?? 0) - failure.records,
+      [counter]: (delta[counter] ?? 0) - failure.records,
+    };
+    const update = this.expression(key, reversed, options);
     update.names['#status'] = 'status';
     update.values[':processing'] = 'processing';
     update.sets.push('#status = :processing');
@@ -260,19 +250,23 @@ export class Ledger {
     });
   }
 
-  private expression(key: string, delta: Delta, options: { extractDone?: boolean }) {
+  /**
+   * The parts of one ledger update: ADD each non-zero count of `delta` and (unless `markApplied` is false)
+   * the unit's key to `applied`; SET updatedAt (and extractDone).
+   */
+  private expression(key: string, delta: Delta, options: { extractDone?: boolean; markApplied?: boolean }) {
     const names: Record<string, string> = {
       '#applied': 'applied',
       '#updatedAt': 'updatedAt',
       '#failedUnits': 'failedUnits',
       '#unit': key,
     };
-    const values: Record<string, unknown> = {
-      ':key': key,
-      ':keys': new Set([key]),
-      ':now': this.now().toISOString(),
-    };
-    const adds = ['#applied :keys'];
+    const values: Record<string, unknown> = { ':key': key, ':now': this.now().toISOString() };
+    const adds: string[] = [];
+    if (options.markApplied !== false) {
+      values[':keys'] = new Set([key]);
+      adds.push('#applied :keys');
+    }
     for (const [field, value] of Object.entries(delta)) {
       if (!value) continue;
       names[`#${field}`] = field;

@@ -24,8 +24,6 @@ const MAX_REASON_CHARS = 2 * 1024;
 const MAX_FIELD_CHARS = 1024;
 
 /** Text cut to `max` characters, saying how much was left out. */
-export function bounded(text: string, max: number): string;
-export function bounded(text: string | undefined, max: number): string | undefined;
 export function bounded(text: string | undefined, max: number): string | undefined {
   if (text === undefined || text.length <= max) return text;
   return `${text.slice(0, max)}…(${text.length - max} more characters)`;
