@@ -281,9 +281,9 @@ function loadQueueMessages(
 }
 
 /**
- * A duplicate still tells us the source saw the value again: refresh the source's lastSeen and
- * sightings on the indicator, at most once per window (claimed on the marker), one write per
- * fingerprint and source however many repeats the batch held.
+ * A duplicate still tells us the source sent the value again: refresh the source's lastReceived and
+ * sightings on the indicator (and lastSeen, when the report gives a later one), at most once per window
+ * (claimed on the marker) per fingerprint and source however many repeats the batch held.
  */
 async function refreshSources(
   deps: DedupDeps,
@@ -306,32 +306,25 @@ async function refreshSources(
       if (isConditionalCheckFailed(error)) return;
       throw error;
     }
-    const seenAt = [indicator.lastSeen, indicator.source.receivedAt]
-      .filter((t) => t !== undefined)
-      .sort()
-      .pop() as string;
-    const names = { '#s': 'sources', '#f': indicator.source.feedId, '#ls': 'lastSeen', '#sg': 'sightings' };
+    const feed = { '#s': 'sources', '#f': indicator.source.feedId };
     try {
+      // When we received it: the source's lastReceived and sightings, then the item's lastReceived.
       await deps.doc.send(
         new UpdateCommand({
           TableName: deps.names.indicatorsTable,
           Key: { fingerprint: indicator.fingerprint },
-          UpdateExpression: 'SET #s.#f.#ls = :t, #s.#f.#sg = #s.#f.#sg + :one ADD version :one',
-          ConditionExpression: 'attribute_exists(#s.#f) AND #s.#f.#ls < :t',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':t': seenAt, ':one': 1 },
+          UpdateExpression: 'SET #s.#f.#lr = :t, #s.#f.#sg = #s.#f.#sg + :one ADD version :one',
+          ConditionExpression: 'attribute_exists(#s.#f) AND #s.#f.#lr < :t',
+          ExpressionAttributeNames: { ...feed, '#lr': 'lastReceived', '#sg': 'sightings' },
+          ExpressionAttributeValues: { ':t': indicator.source.receivedAt, ':one': 1 },
         }),
       );
-      await deps.doc.send(
-        new UpdateCommand({
-          TableName: deps.names.indicatorsTable,
-          Key: { fingerprint: indicator.fingerprint },
-          UpdateExpression: 'SET #ls = :t ADD version :one',
-          ConditionExpression: 'attribute_exists(fingerprint) AND #ls < :t',
-          ExpressionAttributeNames: { '#ls': 'lastSeen' },
-          ExpressionAttributeValues: { ':t': seenAt, ':one': 1 },
-        }),
-      );
+      await raiseTime(deps, indicator.fingerprint, 'lastReceived', indicator.source.receivedAt);
+      // When the source says it saw it, if it says: kept apart, and only ever raised.
+      if (indicator.lastSeen !== undefined) {
+        await raiseTime(deps, indicator.fingerprint, 'lastSeen', indicator.lastSeen, indicator.source.feedId);
+        await raiseTime(deps, indicator.fingerprint, 'lastSeen', indicator.lastSeen);
+      }
       done++;
     } catch (error) {
       // Not loaded yet (load runs behind dedup) or already newer: nothing to refresh.
@@ -339,6 +332,36 @@ async function refreshSources(
     }
   });
   return done;
+}
+
+/**
+ * Raise a time attribute of the indicator (or of one of its sources) to `value` if it is absent or
+ * earlier; a missing item or source, or a later value already there, leaves it as it is.
+ */
+async function raiseTime(
+  deps: DedupDeps,
+  fingerprint: string,
+  attribute: 'lastReceived' | 'lastSeen',
+  value: string,
+  feedId?: string,
+): Promise<void> {
+  const path = feedId === undefined ? '#a' : '#s.#f.#a';
+  const names: Record<string, string> = { '#a': attribute };
+  if (feedId !== undefined) Object.assign(names, { '#s': 'sources', '#f': feedId });
+  try {
+    await deps.doc.send(
+      new UpdateCommand({
+        TableName: deps.names.indicatorsTable,
+        Key: { fingerprint },
+        UpdateExpression: `SET ${path} = :t ADD version :one`,
+        ConditionExpression: `attribute_exists(${feedId === undefined ? 'fingerprint' : '#s.#f'}) AND (attribute_not_exists(${path}) OR ${path} < :t)`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':t': value, ':one': 1 },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
 }
 
 export async function dedupSqsRecord(deps: DedupDeps, record: SQSRecord): Promise<void> {

@@ -25,6 +25,7 @@ export const PUBLIC_ROUTES: readonly Omit<RouteAccess, 'roles'>[] = [{ method: '
 export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'POST', path: '/feeds/{feedId}/documents', roles: ['provider', 'operator'] },
   { method: 'GET', path: '/indicators', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/indicators/{type}/{value+}', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/pipelines', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/pipelines/{documentId}', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/feeds', roles: ['reader', 'operator'] },

@@ -12,8 +12,10 @@ import { RawRefSchema } from './raw-reports.ts';
 /**
  * The Indicators item and how an observation merges into it. Pure: no I/O, no clock. The merge is
  * commutative and idempotent on what matters for a store fed at-least-once and out of order: TLP only
- * ever tightens, names/labels/phases are sets, first/last seen are min/max, revoked stays revoked, and
- * per-source fields follow the newest report.
+ * ever tightens, names/labels/phases are sets, first/last seen and first/last received are min/max, revoked
+ * stays revoked, and per-source fields follow the newest report. What a source says about when it saw a value
+ * (firstSeen/lastSeen) is kept apart from when we received it (firstReceived/lastReceived): a Feodo Tracker
+ * entry last online in 2024 keeps lastSeen 2024 however recently it was pulled.
  */
 
 /** How many recent report hashes a source remembers, so replays do not count as new sightings. */
@@ -24,9 +26,14 @@ export const SourceStateSchema = z.object({
   format: z.string(),
   objectId: z.string().optional(),
   documentId: z.string().optional(),
+  /** When the newest report from this source was received (it decides which report's fields win). */
   receivedAt: z.string(),
-  firstSeen: z.string(),
-  lastSeen: z.string(),
+  /** When we first and last received the value from this source. */
+  firstReceived: z.string(),
+  lastReceived: z.string(),
+  /** When the source says it first and last saw the value (absent when it does not say). */
+  firstSeen: z.string().optional(),
+  lastSeen: z.string().optional(),
   confidence: z.number().optional(),
   tlp: TlpSchema.optional(),
   revoked: z.boolean(),
@@ -52,8 +59,12 @@ export const StoredIndicatorSchema = z.object({
   names: z.array(z.string()),
   labels: z.array(z.string()),
   killChainPhases: z.array(KillChainPhaseSchema),
-  firstSeen: z.string(),
-  lastSeen: z.string(),
+  /** The sources' own first/last seen (min/max over sources that give one); the byType index sorts on lastSeen. */
+  firstSeen: z.string().optional(),
+  lastSeen: z.string().optional(),
+  /** When we first and last received the value from any source; the byTypeReceived index sorts on lastReceived. */
+  firstReceived: z.string(),
+  lastReceived: z.string(),
   revoked: z.boolean(),
   validFrom: z.string().optional(),
   validUntil: z.string().optional(),
@@ -79,19 +90,33 @@ const max = (a: string | undefined, b: string | undefined) =>
   a === undefined ? b : b === undefined ? a : a >= b ? a : b;
 const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])].sort();
 
+/** Set the source-given first/last seen, or leave them out when no report gave one. */
+function setTimes(
+  target: { firstSeen?: string | undefined; lastSeen?: string | undefined },
+  firstSeen: string | undefined,
+  lastSeen: string | undefined,
+) {
+  if (firstSeen === undefined) delete target.firstSeen;
+  else target.firstSeen = firstSeen;
+  if (lastSeen === undefined) delete target.lastSeen;
+  else target.lastSeen = lastSeen;
+}
+
 function observationOf(indicator: Indicator, hash: string): SourceState {
   const receivedAt = indicator.source.receivedAt;
   const state: SourceState = {
     feedId: indicator.source.feedId,
     format: indicator.source.format,
     receivedAt,
-    firstSeen: min(indicator.firstSeen, receivedAt) as string,
-    lastSeen: max(indicator.lastSeen, receivedAt) as string,
+    firstReceived: receivedAt,
+    lastReceived: receivedAt,
     revoked: indicator.revoked,
     sightings: 1,
     rawHash: hash,
     seen: [hash],
   };
+  if (indicator.firstSeen !== undefined) state.firstSeen = indicator.firstSeen;
+  if (indicator.lastSeen !== undefined) state.lastSeen = indicator.lastSeen;
   if (indicator.source.objectId !== undefined) state.objectId = indicator.source.objectId;
   if (indicator.source.documentId !== undefined) state.documentId = indicator.source.documentId;
   if (indicator.confidence !== undefined) state.confidence = indicator.confidence;
@@ -111,12 +136,13 @@ export function mergeSource(existing: SourceState | undefined, incoming: SourceS
   const winner = newer(existing, incoming);
   const merged: SourceState = {
     ...winner,
-    firstSeen: min(existing.firstSeen, incoming.firstSeen) as string,
-    lastSeen: max(existing.lastSeen, incoming.lastSeen) as string,
+    firstReceived: min(existing.firstReceived, incoming.firstReceived) as string,
+    lastReceived: max(existing.lastReceived, incoming.lastReceived) as string,
     revoked: existing.revoked || incoming.revoked,
     sightings: existing.sightings + (repeat ? 0 : incoming.sightings),
     seen: repeat ? existing.seen : [...existing.seen, ...incoming.seen].sort().slice(-SEEN_HASHES),
   };
+  setTimes(merged, min(existing.firstSeen, incoming.firstSeen), max(existing.lastSeen, incoming.lastSeen));
   const tlp = mostRestrictiveTlp(existing.tlp, incoming.tlp);
   if (tlp !== undefined) merged.tlp = tlp;
   // The ciphertext belongs to the newest report; a newer report drops it until load encrypts its own.
@@ -152,12 +178,17 @@ export function mergeIndicator(
     killChainPhases: [...phases.keys()]
       .sort()
       .map((k) => phases.get(k) as StoredIndicator['killChainPhases'][number]),
-    firstSeen: min(existing?.firstSeen, observation.firstSeen) as string,
-    lastSeen: max(existing?.lastSeen, observation.lastSeen) as string,
+    firstReceived: min(existing?.firstReceived, observation.firstReceived) as string,
+    lastReceived: max(existing?.lastReceived, observation.lastReceived) as string,
     revoked: (existing?.revoked ?? false) || indicator.revoked,
     sources,
     version: existing?.version ?? 0,
   };
+  setTimes(
+    merged,
+    min(existing?.firstSeen, observation.firstSeen),
+    max(existing?.lastSeen, observation.lastSeen),
+  );
   const confidences = Object.values(sources)
     .map((s) => s.confidence)
     .filter((c) => c !== undefined);

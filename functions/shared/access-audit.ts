@@ -57,6 +57,8 @@ export class AccessAudit {
 /** The count of the list an answer body holds (`indicators`, `documents`, `records`, `keys`, `feeds`). */
 export function returnedCount(body: unknown): number | undefined {
   if (body === null || typeof body !== 'object') return undefined;
+  // One indicator looked up by value.
+  if (typeof (body as Record<string, unknown>).fingerprint === 'string') return 1;
   for (const key of ['indicators', 'documents', 'records', 'keys', 'feeds', 'events']) {
     const list = (body as Record<string, unknown>)[key];
     if (Array.isArray(list)) return list.length;

@@ -176,11 +176,16 @@ export const TOPOLOGY: Topology = {
     feeds: { constructId: 'FeedsTable', partitionKey: S('feedId'), globalSecondaryIndexes: [], retain: true },
     // API keys as sha256 hashes with role, TLP ceiling and feeds (functions/shared/api-keys.ts).
     apiKeys: { constructId: 'ApiKeysTable', partitionKey: S('id'), globalSecondaryIndexes: [], retain: true },
-    // The store: one item per fingerprint; per-source details inside. byType lists a type newest first.
+    // The store: one item per fingerprint; per-source details inside. byTypeReceived lists a type by when we
+    // last received each value, newest first; byType by when a source says it last saw it (sparse: only
+    // items some source gave a time for). Two indexes, one per `since … on=received|seen`.
     indicators: {
       constructId: 'IndicatorsTable',
       partitionKey: S('fingerprint'),
-      globalSecondaryIndexes: [{ indexName: 'byType', partitionKey: S('type'), sortKey: S('lastSeen') }],
+      globalSecondaryIndexes: [
+        { indexName: 'byType', partitionKey: S('type'), sortKey: S('lastSeen') },
+        { indexName: 'byTypeReceived', partitionKey: S('type'), sortKey: S('lastReceived') },
+      ],
       retain: true,
     },
     // Dedup window markers: fingerprint + source, expiring after the window.
@@ -410,6 +415,8 @@ export const TOPOLOGY: Topology = {
       { method: 'POST', path: '/feeds/{feedId}/documents', function: 'ingestApi', auth: 'key' },
       { method: 'GET', path: '/health', function: 'queryApi', auth: 'none' },
       { method: 'GET', path: '/indicators', function: 'queryApi', auth: 'key' },
+      // Greedy, so a URL value may hold slashes whether or not the client encodes them.
+      { method: 'GET', path: '/indicators/{type}/{value+}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/pipelines', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/pipelines/{documentId}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'key' },

@@ -176,6 +176,57 @@ describe('the local pipeline, end to end through its HTTP API', () => {
   });
 });
 
+describe('looking up what was loaded, through the HTTP API', () => {
+  it("finds values given defanged, URLs with their slashes encoded or not, and shows Feodo Tracker's own dates", async () => {
+    // Prepare
+    const feodo = await client.push(
+      'it-lookup-feodo',
+      CONTENT_TYPES.csv,
+      read('test/fixtures/feeds/csv/abusech-feodotracker-ipblocklist-2024.csv'),
+    );
+    const report = await client.push(
+      'it-lookup-report',
+      CONTENT_TYPES.text,
+      Buffer.from('The loader beacons to hxxp://update.lookup-check[.]net/gate.php every 5 minutes.\n'),
+    );
+    await client.settled([feodo, report]);
+    const url = 'hxxp://update.lookup-check[.]net/gate.php';
+    // Act
+    const ip = await client.get('/indicators/ipv4/192.9.135[.]73');
+    const encoded = await client.get(`/indicators/url/${encodeURIComponent(url)}`);
+    const plain = await client.get(`/indicators/url/${url}`);
+    const batch = await client.get(
+      `/indicators?${new URLSearchParams([
+        ['value', '85.239.243[.]155'],
+        ['value', url],
+        ['value', 'not-loaded.example.net'],
+      ])}`,
+    );
+    // Assess
+    expect(ip.status).toBe(200);
+    expect(await ip.json()).toMatchObject({
+      value: '192.9.135.73',
+      firstSeen: '2023-05-23T17:51:44.000Z',
+      lastSeen: '2024-04-01T00:00:00.000Z',
+      lastReceived: expect.stringMatching(new RegExp(`^${new Date().toISOString().slice(0, 10)}`)),
+    });
+    for (const res of [encoded, plain]) {
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        type: 'url',
+        value: 'http://update.lookup-check.net/gate.php',
+      });
+    }
+    expect(batch.status).toBe(200);
+    const body = (await batch.json()) as { indicators: { value: string }[]; notFound: string[] };
+    expect(body.indicators.map((i) => i.value).sort()).toEqual([
+      '85.239.243.155',
+      'http://update.lookup-check.net/gate.php',
+    ]);
+    expect(body.notFound).toEqual(['not-loaded.example.net']);
+  });
+});
+
 /** A STIX 2.1 bundle of IPv4 indicators `<prefix>.1`, `<prefix>.2`, … with per-indicator extras. */
 function ipv4Bundle(prefix: string, idBase: number, extras: Record<string, unknown>[], count: number) {
   const indicator = (i: number) => ({

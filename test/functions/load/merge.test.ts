@@ -21,6 +21,10 @@ const reportArb: fc.Arbitrary<Indicator> = fc
     names: fc.uniqueArray(fc.constantFrom('Emotet', 'QakBot', 'IcedID'), { maxLength: 3 }),
     labels: fc.uniqueArray(fc.constantFrom('c2', 'malware', 'phishing'), { maxLength: 3 }),
     revoked: fc.boolean(),
+    seenDays: fc.option(
+      fc.tuple(fc.integer({ min: 1, max: 28 }), fc.integer({ min: 0, max: 10 })).map(([d, n]) => [d, d + n]),
+      { nil: undefined },
+    ),
     validUntil: fc.option(fc.constantFrom('2027-01-01T00:00:00.000Z', '2028-06-01T00:00:00.000Z'), {
       nil: undefined,
     }),
@@ -40,6 +44,11 @@ const reportArb: fc.Arbitrary<Indicator> = fc
     if (r.tlp) ind.tlp = r.tlp;
     if (r.confidence !== undefined) ind.confidence = r.confidence;
     if (r.validUntil) ind.validUntil = r.validUntil;
+    if (r.seenDays) {
+      // Sources report their own sightings, months before we receive them.
+      ind.firstSeen = `2025-01-${String(r.seenDays[0]).padStart(2, '0')}T00:00:00.000Z`;
+      ind.lastSeen = `2025-01-${String(r.seenDays[1]).padStart(2, '0')}T00:00:00.000Z`;
+    }
     return ind;
   });
 
@@ -80,13 +89,54 @@ describe('mergeIndicator', () => {
         if (before.tlp) expect(RANK[after.tlp as string]).toBeGreaterThanOrEqual(RANK[before.tlp] as number);
         expect(after.names).toEqual([...new Set([...before.names, ...next.names])].sort());
         expect(after.labels).toEqual([...new Set([...before.labels, ...next.labels])].sort());
-        expect(after.firstSeen <= before.firstSeen && after.lastSeen >= before.lastSeen).toBe(true);
+        expect(after.firstReceived <= before.firstReceived).toBe(true);
+        expect(after.lastReceived >= before.lastReceived).toBe(true);
+        if (before.firstSeen) expect((after.firstSeen as string) <= before.firstSeen).toBe(true);
+        if (before.lastSeen) expect((after.lastSeen as string) >= before.lastSeen).toBe(true);
         if (before.revoked) expect(after.revoked).toBe(true);
       }),
     );
   });
 
-  it('keeps one entry per source with first/last seen and sightings', () => {
+  it("keeps the sources' own first/last seen apart from when we received the value", () => {
+    fc.assert(
+      fc.property(fc.array(reportArb, { minLength: 1, maxLength: 6 }), (reports) => {
+        const merged = fold(reports);
+        const received = reports.map((r) => r.source.receivedAt).sort();
+        expect([merged.firstReceived, merged.lastReceived]).toEqual([received[0], received.at(-1)]);
+        const firsts = reports.flatMap((r) => (r.firstSeen ? [r.firstSeen] : [])).sort();
+        const lasts = reports.flatMap((r) => (r.lastSeen ? [r.lastSeen] : [])).sort();
+        expect(merged.firstSeen).toBe(firsts[0]);
+        expect(merged.lastSeen).toBe(lasts.at(-1));
+      }),
+    );
+  });
+
+  it('shows a Feodo Tracker entry last online in 2024 as last seen in 2024, received today', () => {
+    const feodo = {
+      ...template,
+      type: 'ipv4' as const,
+      value: '162.243.103.246',
+      firstSeen: '2023-11-02T15:07:04.000Z',
+      lastSeen: '2024-03-18T09:12:00.000Z',
+      source: {
+        ...template.source,
+        feedId: 'feodo',
+        format: 'csv' as const,
+        receivedAt: '2026-12-04T03:00:00.000Z',
+      },
+    };
+    const merged = fold([feodo]);
+    expect(merged).toMatchObject({
+      firstSeen: '2023-11-02T15:07:04.000Z',
+      lastSeen: '2024-03-18T09:12:00.000Z',
+      firstReceived: '2026-12-04T03:00:00.000Z',
+      lastReceived: '2026-12-04T03:00:00.000Z',
+    });
+    expect(merged.sources.feodo).toMatchObject({ lastSeen: '2024-03-18T09:12:00.000Z' });
+  });
+
+  it('keeps one entry per source with first/last received and sightings', () => {
     const a1 = {
       ...template,
       source: { ...template.source, feedId: 'a', receivedAt: '2026-02-01T00:00:00.000Z' },
@@ -104,16 +154,19 @@ describe('mergeIndicator', () => {
     };
     const merged = fold([a2, b1, a1]);
     expect(merged.sources.a).toMatchObject({
-      firstSeen: '2026-02-01T00:00:00.000Z',
-      lastSeen: '2026-02-05T00:00:00.000Z',
+      firstReceived: '2026-02-01T00:00:00.000Z',
+      lastReceived: '2026-02-05T00:00:00.000Z',
       confidence: 90,
       sightings: 2,
     });
     expect(merged.sources.b).toMatchObject({ sightings: 1, confidence: 60 });
     expect(merged.confidence).toBe(90);
-    expect([merged.firstSeen, merged.lastSeen]).toEqual([
+    expect([merged.firstReceived, merged.lastReceived]).toEqual([
       '2026-02-01T00:00:00.000Z',
       '2026-02-05T00:00:00.000Z',
     ]);
+    // None of these reports said when the source saw the value.
+    expect(merged.firstSeen).toBeUndefined();
+    expect(merged.lastSeen).toBeUndefined();
   });
 });

@@ -404,13 +404,15 @@ describe('dedup', () => {
     expect(await drainQueue(aws, aws.queues.load)).toHaveLength(2);
     expect(await deps.ledger.get(doc)).toMatchObject({ duplicates: 0 });
   });
-  it('refreshes the source lastSeen and sightings once per window on duplicates, without a load', async () => {
+  it('refreshes the source lastReceived, lastSeen and sightings once per window on duplicates, without a load', async () => {
     // Prepare
     await drainQueue(aws, aws.queues.load);
     const deps = stageDeps(aws);
     const docs = [await newDocument(1), await newDocument(1), await newDocument(1)];
     const at = (day: number, documentId: string) => ({
       ...ioc('46.4.4.4', { confidence: 70 }, 'feed-a', documentId),
+      // What the source says: it saw the value ten days before we received it.
+      lastSeen: `2026-11-1${day}T10:00:00.000Z`,
       source: {
         feedId: 'feed-a',
         format: 'text' as const,
@@ -447,8 +449,16 @@ describe('dedup', () => {
     // Assess
     expect(await drainQueue(aws, aws.queues.load)).toEqual([]);
     const item = await stored('46.4.4.4');
-    expect(item?.sources['feed-a']).toMatchObject({ sightings: 2, lastSeen: '2026-11-22T10:00:00.000Z' });
-    expect(item?.lastSeen).toBe('2026-11-22T10:00:00.000Z');
+    expect(item?.sources['feed-a']).toMatchObject({
+      sightings: 2,
+      lastReceived: '2026-11-22T10:00:00.000Z',
+      lastSeen: '2026-11-12T10:00:00.000Z',
+    });
+    expect(item).toMatchObject({
+      lastReceived: '2026-11-22T10:00:00.000Z',
+      lastSeen: '2026-11-12T10:00:00.000Z',
+      firstReceived: '2026-11-21T10:00:00.000Z',
+    });
     expect(await deps.ledger.get(docs[2] as string)).toMatchObject({ duplicates: 1, status: 'complete' });
   });
 });

@@ -129,7 +129,8 @@ export function apiEvent(options: {
   body?: string | null;
   isBase64Encoded?: boolean;
   pathParameters?: Record<string, string>;
-  query?: Record<string, string>;
+  /** A repeated parameter is an array: API Gateway puts its last value in queryStringParameters. */
+  query?: Record<string, string | string[]>;
   /** The caller the API's authorizer vouched for; absent, the request carries no authorizer context. */
   caller?: Caller;
 }): APIGatewayProxyEvent {
@@ -142,8 +143,14 @@ export function apiEvent(options: {
     body: options.body ?? null,
     isBase64Encoded: options.isBase64Encoded ?? false,
     pathParameters: options.pathParameters ?? null,
-    queryStringParameters: options.query ?? null,
-    multiValueQueryStringParameters: null,
+    queryStringParameters: options.query
+      ? Object.fromEntries(
+          Object.entries(options.query).map(([k, v]) => [k, Array.isArray(v) ? (v.at(-1) ?? '') : v]),
+        )
+      : null,
+    multiValueQueryStringParameters: options.query
+      ? Object.fromEntries(Object.entries(options.query).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]))
+      : null,
     stageVariables: null,
     requestContext: (options.caller
       ? { authorizer: callerContext(options.caller) }
