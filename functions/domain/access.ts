@@ -26,6 +26,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'POST', path: '/feeds/{feedId}/documents', roles: ['provider', 'operator'] },
   { method: 'GET', path: '/indicators', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/indicators/{type}/{value+}', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/exports/{format}', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/exports/misp/{file}', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/pipelines', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/pipelines/{documentId}', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/feeds', roles: ['reader', 'operator'] },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -15,6 +16,15 @@ import {
   TlpSchema,
 } from '../domain/indicator.ts';
 import { normalize } from '../domain/normalize/index.ts';
+import {
+  csvList,
+  EDL_TYPES,
+  EXPORT_FORMATS,
+  edlList,
+  stixBundle,
+  textList,
+} from '../formats/export/index.ts';
+import { mispEvent, mispEvents, mispManifest } from '../formats/export/misp.ts';
 import { detectValueType } from '../formats/record-fields.ts';
 import { type StoredIndicator, StoredIndicatorSchema } from '../load/merge.ts';
 import { type AccessAudit, returnedCount } from '../shared/access-audit.ts';
@@ -55,7 +65,7 @@ export interface QueryApiDeps {
 /** A request a route refuses (400, 403, 404): the answer is `{"error": message}` with that status. */
 class RouteError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404,
+    readonly status: 400 | 403 | 404 | 413,
     message: string,
   ) {
     super(message);
@@ -190,8 +200,9 @@ export function toApiIndicator(item: StoredIndicator, caller: Caller) {
     labels: withheld ? [] : item.labels,
     firstSeen: withheld ? earliest(sources.map((s) => s.firstSeen)) : (item.firstSeen ?? null),
     lastSeen: withheld ? latest(sources.map((s) => s.lastSeen)) : (item.lastSeen ?? null),
-    firstReceived: withheld ? earliest(sources.map((s) => s.firstReceived)) : item.firstReceived,
-    lastReceived: withheld ? latest(sources.map((s) => s.lastReceived)) : item.lastReceived,
+    // At least one source is visible, and every source has received times.
+    firstReceived: withheld ? (earliest(sources.map((s) => s.firstReceived)) as string) : item.firstReceived,
+    lastReceived: withheld ? (latest(sources.map((s) => s.lastReceived)) as string) : item.lastReceived,
     ...(withheld ? { partial: true } : {}),
     sources: sources
       .map((s) => ({
@@ -344,6 +355,56 @@ async function collectPage(
   return { indicators, next: at };
 }
 
+/**
+ * How a listing reads the store: without type or since, a paged scan; else a type's index
+ * (byTypeReceived, or byType on the sources' lastSeen), newest first, and without a type each type's in
+ * turn, so `since` alone is served by indexes too.
+ */
+function listing(
+  deps: QueryApiDeps,
+  q: { type?: IndicatorType | undefined; since?: string | undefined; on?: 'received' | 'seen' | undefined },
+): { read: ListReader; keyOf: (item: Record<string, unknown>) => Record<string, string> } {
+  if (q.on !== undefined && q.since === undefined) throw new RouteError(400, 'on: needs since');
+  const since = q.since ? new Date(q.since).toISOString() : undefined;
+  if (q.type === undefined && since === undefined)
+    return {
+      read: async (at, n) => {
+        const out = await deps.doc.send(
+          new ScanCommand({ TableName: deps.tables.indicators, Limit: n, ExclusiveStartKey: at.k }),
+        );
+        const k = out.LastEvaluatedKey as ListPosition['k'];
+        return { items: out.Items ?? [], next: k ? { t: 0, k } : undefined };
+      },
+      keyOf: (item) => ({ fingerprint: String(item.fingerprint) }),
+    };
+  const sortKey = q.on === 'seen' ? 'lastSeen' : 'lastReceived';
+  const types = q.type ? [q.type] : INDICATOR_TYPES;
+  return {
+    read: async (at, n) => {
+      const out = await deps.doc.send(
+        new QueryCommand({
+          TableName: deps.tables.indicators,
+          IndexName: q.on === 'seen' ? 'byType' : 'byTypeReceived',
+          KeyConditionExpression: since ? '#t = :t AND #k >= :since' : '#t = :t',
+          ExpressionAttributeNames: { '#t': 'type', ...(since ? { '#k': sortKey } : {}) },
+          ExpressionAttributeValues: { ':t': types[at.t], ...(since ? { ':since': since } : {}) },
+          ScanIndexForward: false,
+          Limit: n,
+          ExclusiveStartKey: at.k,
+        }),
+      );
+      const k = out.LastEvaluatedKey as ListPosition['k'];
+      const next = k ? { t: at.t, k } : at.t + 1 < types.length ? { t: at.t + 1 } : undefined;
+      return { items: out.Items ?? [], next };
+    },
+    keyOf: (item) => ({
+      fingerprint: String(item.fingerprint),
+      type: String(item.type),
+      [sortKey]: String(item[sortKey]),
+    }),
+  };
+}
+
 async function listIndicators(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   const q = params(IndicatorsQuerySchema, event);
   const { limit, cursor, since: sinceText, on, type, value, ...filters } = q;
@@ -375,50 +436,127 @@ async function listIndicators(deps: QueryApiDeps, event: APIGatewayProxyEvent, c
       cursor: null,
     };
   }
-  if (on !== undefined && sinceText === undefined) throw new RouteError(400, 'on: needs since');
-  const since = sinceText ? new Date(sinceText).toISOString() : undefined;
-  const start = decodeCursor(cursor, ListCursorSchema) ?? { t: 0 };
-  let page: Awaited<ReturnType<typeof collectPage>>;
-  if (type === undefined && since === undefined) {
-    // No index narrows the listing: a paged scan.
-    const scan: ListReader = async (at, n) => {
-      const out = await deps.doc.send(
-        new ScanCommand({ TableName: deps.tables.indicators, Limit: n, ExclusiveStartKey: at.k }),
-      );
-      const k = out.LastEvaluatedKey as ListPosition['k'];
-      return { items: out.Items ?? [], next: k ? { t: 0, k } : undefined };
-    };
-    page = await collectPage(scan, (item) => ({ fingerprint: String(item.fingerprint) }), start, limit, show);
-  } else {
-    // A type's index (byTypeReceived, or byType on the sources' lastSeen), newest first; without a type,
-    // each type's in turn, so `since` alone is served by indexes too.
-    const sortKey = on === 'seen' ? 'lastSeen' : 'lastReceived';
-    const types = type ? [type] : INDICATOR_TYPES;
-    const query: ListReader = async (at, n) => {
-      const out = await deps.doc.send(
-        new QueryCommand({
-          TableName: deps.tables.indicators,
-          IndexName: on === 'seen' ? 'byType' : 'byTypeReceived',
-          KeyConditionExpression: since ? '#t = :t AND #k >= :since' : '#t = :t',
-          ExpressionAttributeNames: { '#t': 'type', ...(since ? { '#k': sortKey } : {}) },
-          ExpressionAttributeValues: { ':t': types[at.t], ...(since ? { ':since': since } : {}) },
-          ScanIndexForward: false,
-          Limit: n,
-          ExclusiveStartKey: at.k,
+  const { read, keyOf } = listing(deps, { type, since: sinceText, on });
+  const page = await collectPage(
+    read,
+    keyOf,
+    decodeCursor(cursor, ListCursorSchema) ?? { t: 0 },
+    limit,
+    show,
+  );
+  return { indicators: page.indicators, cursor: encodeCursor(page.next) };
+}
+
+/** An answer that is not JSON (an export): served with an ETag, 304 when the client has it already. */
+class RawAnswer {
+  constructor(
+    readonly contentType: string,
+    readonly body: string,
+    /** How many indicators it holds (for the access trail). */
+    readonly count: number,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+const ExportQuerySchema = IndicatorFiltersSchema.omit({ revoked: true, active: true }).extend({
+  type: IndicatorTypeSchema.optional(),
+  since: IndicatorsQuerySchema.shape.since,
+  on: IndicatorsQuerySchema.shape.on,
+});
+
+/** One export answers in one Lambda response (6 MB at most): past this, the caller is told to narrow it. */
+export const MAX_EXPORT_BYTES = 5 * 1024 * 1024;
+
+/**
+ * Every indicator an export holds: what the caller may see, passing the filters, and active (not
+ * revoked, within validFrom/validUntil) — a blocklist never carries a withdrawn value. Sorted by type
+ * and value, so the same content is the same bytes (and ETag).
+ */
+async function exportable(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
+  const { type, since, on, ...filters } = params(ExportQuerySchema, event);
+  const { read, keyOf } = listing(deps, { type, since, on });
+  const now = deps.now();
+  const show = (item: Record<string, unknown>) =>
+    shownOf([item], caller, { ...filters, active: true }, now)[0];
+  const all: ApiIndicator[] = [];
+  let at: ListPosition | undefined = { t: 0 };
+  while (at) {
+    const page = await collectPage(read, keyOf, at, 1000, show);
+    all.push(...page.indicators);
+    at = page.next;
+  }
+  return {
+    type,
+    indicators: all.sort((a, b) =>
+      a.type !== b.type ? (a.type < b.type ? -1 : 1) : a.value < b.value ? -1 : 1,
+    ),
+  };
+}
+
+function bounded(answer: RawAnswer): RawAnswer {
+  const bytes = Buffer.byteLength(answer.body);
+  if (bytes > MAX_EXPORT_BYTES)
+    throw new RouteError(
+      413,
+      `export of ${answer.count} indicators is ${bytes} bytes, over the ${MAX_EXPORT_BYTES} one response carries; narrow it with type, feedId, minConfidence, tlp or since`,
+    );
+  return answer;
+}
+
+const ExportFormatSchema = z.enum(EXPORT_FORMATS);
+
+/** GET /exports/{format}: text (one type), edl, csv or a STIX 2.1 bundle of the active indicators. */
+async function exportIndicators(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
+  const format = ExportFormatSchema.safeParse(event.pathParameters?.format);
+  if (!format.success)
+    throw new RouteError(
+      404,
+      `no export format ${JSON.stringify(event.pathParameters?.format)}; formats: ${EXPORT_FORMATS.join(', ')}, misp (/exports/misp/manifest.json)`,
+    );
+  const q = params(ExportQuerySchema, event);
+  if (format.data === 'text' && q.type === undefined)
+    throw new RouteError(400, 'type: a text export is one list per type; say which (type=ipv4, …)');
+  if (format.data === 'edl' && q.type !== undefined && !EDL_TYPES.includes(q.type))
+    throw new RouteError(400, `type: an EDL holds ${EDL_TYPES.join(', ')}`);
+  if (format.data === 'edl' && q.type === undefined) event = withQuery(event, { type: 'url' });
+  const { indicators } = await exportable(deps, event, caller);
+  const count = indicators.length;
+  switch (format.data) {
+    case 'text':
+      return bounded(new RawAnswer('text/plain; charset=utf-8', textList(indicators), count));
+    case 'edl':
+      return bounded(new RawAnswer('text/plain; charset=utf-8', edlList(indicators), count));
+    case 'csv':
+      return bounded(new RawAnswer('text/csv; charset=utf-8', csvList(indicators), count));
+    case 'stix': {
+      const { bundle, omitted } = stixBundle(indicators);
+      return bounded(
+        new RawAnswer('application/stix+json;version=2.1', JSON.stringify(bundle), count - omitted, {
+          'x-export-omitted': String(omitted),
         }),
       );
-      const k = out.LastEvaluatedKey as ListPosition['k'];
-      const next = k ? { t: at.t, k } : at.t + 1 < types.length ? { t: at.t + 1 } : undefined;
-      return { items: out.Items ?? [], next };
-    };
-    const keyOf = (item: Record<string, unknown>) => ({
-      fingerprint: String(item.fingerprint),
-      type: String(item.type),
-      [sortKey]: String(item[sortKey]),
-    });
-    page = await collectPage(query, keyOf, start, limit, show);
+    }
   }
-  return { indicators: page.indicators, cursor: encodeCursor(page.next) };
+}
+
+/** The event with the `type` query parameter set (an EDL of URLs unless told otherwise). */
+function withQuery(event: APIGatewayProxyEvent, extra: Record<string, string>): APIGatewayProxyEvent {
+  return { ...event, queryStringParameters: { ...event.queryStringParameters, ...extra } };
+}
+
+/** GET /exports/misp/{file}: a MISP feed — `manifest.json` and one `{uuid}.json` event per source feed. */
+async function exportMisp(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
+  const file = event.pathParameters?.file ?? '';
+  const { indicators } = await exportable(deps, event, caller);
+  const events = mispEvents(indicators);
+  if (file === 'manifest.json')
+    return bounded(
+      new RawAnswer('application/json', JSON.stringify(mispManifest(events)), indicators.length),
+    );
+  const wanted = /^([0-9a-f-]{36})\.json$/.exec(file)?.[1];
+  const one = events.find((e) => e.uuid === wanted);
+  if (!one) throw new RouteError(404, `no MISP feed file ${JSON.stringify(file)}: see manifest.json`);
+  return bounded(new RawAnswer('application/json', JSON.stringify(mispEvent(one)), one.indicators.length));
 }
 
 function documentOf(item: LedgerItem) {
@@ -880,6 +1018,8 @@ const ROUTES: Record<
 > = {
   '/indicators': listIndicators,
   '/indicators/{type}/{value+}': lookupIndicator,
+  '/exports/{format}': exportIndicators,
+  '/exports/misp/{file}': exportMisp,
   '/status/pipelines': pipelines,
   '/status/pipelines/{documentId}': pipeline,
   '/quarantine': quarantine,
@@ -910,20 +1050,41 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
     body = { error: e.message };
   }
   // Every read is on the access trail before it is answered.
-  const returned = status === 200 ? returnedCount(body) : undefined;
+  const returned = status !== 200 ? undefined : body instanceof RawAnswer ? body.count : returnedCount(body);
+  const given = event.multiValueQueryStringParameters ?? {};
   const { cursor: _cursor, ...filters } = event.queryStringParameters ?? {};
   await deps.access?.record({
     caller,
     method: event.httpMethod,
     route,
     filters: {
-      ...Object.fromEntries(Object.entries(filters).map(([k, v]) => [k, String(v ?? '')])),
+      // A repeated parameter (a batch lookup's values) is recorded whole.
+      ...Object.fromEntries(
+        Object.entries(filters).map(([k, v]) => [
+          k,
+          given[k] && given[k].length > 1 ? given[k].join(',') : String(v ?? ''),
+        ]),
+      ),
       ...Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, String(v ?? '')])),
     },
     status,
     ...(returned !== undefined ? { returned } : {}),
   });
-  return status === 200 ? json(200, body) : error(status, (body as { error: string }).error);
+  if (status !== 200) return error(status, (body as { error: string }).error);
+  return body instanceof RawAnswer ? rawResponse(body, event) : json(200, body);
+}
+
+/**
+ * An export's response: a strong ETag of its bytes, and 304 with no body when the client's If-None-Match
+ * names it (a firewall polling an unchanged list every few minutes moves no data).
+ */
+function rawResponse(answer: RawAnswer, event: APIGatewayProxyEvent): APIGatewayProxyResult {
+  const etag = `"${createHash('sha256').update(answer.body).digest('base64url')}"`;
+  const headers = { ...answer.headers, etag, 'cache-control': 'private, no-cache' };
+  const match = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'if-none-match')?.[1];
+  if (match?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))
+    return { statusCode: 304, headers, body: '' };
+  return { statusCode: 200, headers: { ...headers, 'content-type': answer.contentType }, body: answer.body };
 }
 
 export function createQueryApiHandler(deps: QueryApiDeps, observability?: Observability) {

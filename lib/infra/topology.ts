@@ -417,6 +417,8 @@ export const TOPOLOGY: Topology = {
       { method: 'GET', path: '/indicators', function: 'queryApi', auth: 'key' },
       // Greedy, so a URL value may hold slashes whether or not the client encodes them.
       { method: 'GET', path: '/indicators/{type}/{value+}', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/exports/{format}', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/exports/misp/{file}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/pipelines', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/pipelines/{documentId}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'key' },

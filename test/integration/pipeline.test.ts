@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { httpFeedTransport, pullMispFeed } from '../../functions/connectors/misp.ts';
 import type { Format } from '../../functions/domain/indicator.ts';
-import { supportedFormats } from '../../functions/formats/index.ts';
+import { parseDocument, supportedFormats } from '../../functions/formats/index.ts';
 import { CONTENT_TYPES } from '../../lib/local/content-types.ts';
 import { conserved } from '../../lib/local/summary.ts';
 import { pipelineClient } from './pipeline-client.ts';
@@ -224,6 +225,47 @@ describe('looking up what was loaded, through the HTTP API', () => {
       'http://update.lookup-check.net/gate.php',
     ]);
     expect(body.notFound).toEqual(['not-loaded.example.net']);
+  });
+});
+
+describe('exports, through the HTTP API', () => {
+  it('serves a blocklist with an ETag (304 when unchanged), and a MISP feed this project’s own MISP connector pulls', async () => {
+    // Prepare
+    const feodo = await client.push(
+      'it-export-feodo',
+      CONTENT_TYPES.csv,
+      read('test/fixtures/feeds/csv/abusech-feodotracker-ipblocklist-2024.csv'),
+    );
+    const loaded = (await client.settled([feodo])).get(feodo)?.counts.loaded ?? 0;
+    // Act
+    const list = await client.get('/exports/text?type=ipv4&feedId=it-export-feodo');
+    const etag = list.headers.get('etag') ?? '';
+    const again = await fetch(`${client.url}/exports/text?type=ipv4&feedId=it-export-feodo`, {
+      headers: { 'x-api-key': client.apiKey, 'if-none-match': etag },
+    });
+    const events: { uuid: string; body: Uint8Array }[] = [];
+    await pullMispFeed({
+      transport: httpFeedTransport(`${client.url}/exports/misp/`, {
+        headers: { 'x-api-key': client.apiKey },
+      }),
+      onEvent: async (event) => {
+        events.push(event);
+      },
+    });
+    // Assess
+    expect(list.status).toBe(200);
+    const values = (await list.text()).trimEnd().split('\n');
+    expect(values).toHaveLength(loaded);
+    expect(values).toContain('192.9.135.73');
+    expect(again.status).toBe(304);
+    const fromFeed = events.find((e) => new TextDecoder().decode(e.body).includes('it-export-feodo'));
+    const parsedBack = [
+      ...parseDocument(fromFeed?.body ?? new Uint8Array(), 'misp-feed', {
+        feedId: 'back',
+        receivedAt: new Date().toISOString(),
+      }).events,
+    ].flatMap((e) => (e.kind === 'indicator' ? [e.indicator.value] : []));
+    expect(parsedBack.sort()).toEqual([...values].sort());
   });
 });
 

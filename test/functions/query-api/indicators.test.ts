@@ -3,37 +3,21 @@
  * lookups, `since … on=received|seen` served by the type indexes with no empty pages, and the filters —
  * each applied to what the caller may see. Items are the real merge of built reports.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../../functions/domain/access.ts';
-import { buildIndicator, type IndicatorDraft } from '../../../functions/domain/build.ts';
-import type { Indicator } from '../../../functions/domain/indicator.ts';
-import { mergeIndicator, type StoredIndicator } from '../../../functions/load/merge.ts';
 import { createQueryApiHandler } from '../../../functions/query-api/query-api.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent, context } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
+import { indicatorStore, report } from '../support/stored-indicators.ts';
 
 const OPERATOR: Caller = { keyId: 'operator', role: 'operator', tlp: 'red', feeds: [] };
 const GREEN: Caller = { keyId: 'green', role: 'reader', tlp: 'green', feeds: [] };
 const NOW = new Date('2026-12-04T12:00:00.000Z');
 
 let aws: TestAws;
-const stored = new Map<string, StoredIndicator>();
-
-function report(draft: Omit<IndicatorDraft, 'source'>, feedId: string, receivedAt: string) {
-  const built = buildIndicator({ ...draft, source: { feedId, format: 'csv', receivedAt } });
-  if (!built.ok) throw new Error(built.reason);
-  return built.value;
-}
-
-async function store(...reports: Indicator[]) {
-  for (const r of reports) {
-    const merged = mergeIndicator(stored.get(r.fingerprint), r);
-    stored.set(r.fingerprint, merged);
-    await aws.doc.send(new PutCommand({ TableName: aws.tables.indicators, Item: merged }));
-  }
-}
+let store: ReturnType<typeof indicatorStore>['put'];
+let stored: ReturnType<typeof indicatorStore>['stored'];
 
 async function get(
   caller: Caller,
@@ -72,6 +56,7 @@ async function allPages(caller: Caller, query: Record<string, string>) {
 
 beforeAll(async () => {
   aws = await startTestAws();
+  ({ put: store, stored } = indicatorStore(aws));
   // A Feodo Tracker row: the source saw it last in 2024; we received it now.
   await store(
     report(
