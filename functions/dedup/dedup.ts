@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import type { Indicator } from '../domain/indicator.ts';
+import { receivedKey } from '../load/merge.ts';
 import type { Auditor, Decision } from '../shared/audit.ts';
 import { batchGet, type DocSend, isConditionalCheckFailed } from '../shared/ddb-batch.ts';
 import type { Ledger } from '../shared/ledger.ts';
@@ -319,7 +320,9 @@ async function refreshSources(
           ExpressionAttributeValues: { ':t': indicator.source.receivedAt, ':one': 1 },
         }),
       );
-      await raiseTime(deps, indicator.fingerprint, 'lastReceived', indicator.source.receivedAt);
+      await raiseTime(deps, indicator.fingerprint, 'lastReceived', indicator.source.receivedAt, undefined, {
+        receivedKey: receivedKey(indicator.source.receivedAt, indicator.fingerprint),
+      });
       // When the source says it saw it, if it says: kept apart, and only ever raised.
       if (indicator.lastSeen !== undefined) {
         await raiseTime(deps, indicator.fingerprint, 'lastSeen', indicator.lastSeen, indicator.source.feedId);
@@ -344,19 +347,26 @@ async function raiseTime(
   attribute: 'lastReceived' | 'lastSeen',
   value: string,
   feedId?: string,
+  /** Attributes of the item set with it (the index key that follows lastReceived). */
+  also: Record<string, string> = {},
 ): Promise<void> {
   const path = feedId === undefined ? '#a' : '#s.#f.#a';
   const names: Record<string, string> = { '#a': attribute };
   if (feedId !== undefined) Object.assign(names, { '#s': 'sources', '#f': feedId });
+  const extra = Object.keys(also).map((k, i) => {
+    names[`#x${i}`] = k;
+    return `, #x${i} = :x${i}`;
+  });
+  const extraValues = Object.fromEntries(Object.values(also).map((v, i) => [`:x${i}`, v]));
   try {
     await deps.doc.send(
       new UpdateCommand({
         TableName: deps.names.indicatorsTable,
         Key: { fingerprint },
-        UpdateExpression: `SET ${path} = :t ADD version :one`,
+        UpdateExpression: `SET ${path} = :t${extra.join('')} ADD version :one`,
         ConditionExpression: `attribute_exists(${feedId === undefined ? 'fingerprint' : '#s.#f'}) AND (attribute_not_exists(${path}) OR ${path} < :t)`,
         ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ':t': value, ':one': 1 },
+        ExpressionAttributeValues: { ':t': value, ':one': 1, ...extraValues },
       }),
     );
   } catch (error) {

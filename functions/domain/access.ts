@@ -16,6 +16,8 @@ export interface RouteAccess {
   /** API Gateway resource path; `{name}` segments are path parameters. */
   path: string;
   roles: readonly Role[];
+  /** Also allow the path with a trailing slash (TAXII clients send it). */
+  trailingSlash?: true;
 }
 
 /** Routes anyone may call, without a credential. */
@@ -28,6 +30,37 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'GET', path: '/indicators/{type}/{value+}', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/exports/{format}', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/exports/misp/{file}', roles: ['reader', 'operator'] },
+  { method: 'GET', path: '/taxii2', roles: ['reader', 'operator'], trailingSlash: true },
+  { method: 'GET', path: '/taxii2/api', roles: ['reader', 'operator'], trailingSlash: true },
+  { method: 'GET', path: '/taxii2/api/collections', roles: ['reader', 'operator'], trailingSlash: true },
+  {
+    method: 'GET',
+    path: '/taxii2/api/collections/{collectionId}',
+    roles: ['reader', 'operator'],
+    trailingSlash: true,
+  },
+  {
+    method: 'GET',
+    path: '/taxii2/api/collections/{collectionId}/objects',
+    roles: ['reader', 'operator'],
+    trailingSlash: true,
+  },
+  {
+    method: 'GET',
+    path: '/taxii2/api/collections/{collectionId}/objects/{objectId}',
+    roles: ['reader', 'operator'],
+  },
+  {
+    method: 'GET',
+    path: '/taxii2/api/collections/{collectionId}/objects/{objectId}/versions',
+    roles: ['reader', 'operator'],
+  },
+  {
+    method: 'GET',
+    path: '/taxii2/api/collections/{collectionId}/manifest',
+    roles: ['reader', 'operator'],
+    trailingSlash: true,
+  },
   { method: 'GET', path: '/status/pipelines', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/pipelines/{documentId}', roles: ['reader', 'operator'] },
   { method: 'GET', path: '/status/feeds', roles: ['reader', 'operator'] },
@@ -97,7 +130,10 @@ export function allowedResources(caller: Caller, base: string): string[] {
         if (FEED_ID_PATTERN.test(feed)) resources.push(`${base}/${route.method}/feeds/${feed}/documents`);
       continue;
     }
-    resources.push(`${base}/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`);
+    const resource = `${base}/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`;
+    resources.push(resource);
+    // TAXII clients ask for `…/collections/` with the slash the spec writes.
+    if (route.trailingSlash) resources.push(`${resource}/`);
   }
   return resources;
 }

@@ -90,7 +90,8 @@ export async function ingestDocument(
 ): Promise<APIGatewayProxyResult> {
   const feedId = event.pathParameters?.feedId ?? '';
   const caller = callerOf(event);
-  if (!caller) return error(401, 'missing API key: send it in the x-api-key header');
+  if (!caller)
+    return error(401, 'missing API key: send it in the x-api-key header or as Authorization: Bearer KEY');
   const mayPush = caller.role === 'operator' || (caller.role === 'provider' && caller.feeds.includes(feedId));
   if (!FEED_ID_PATTERN.test(feedId) || !mayPush) return error(403, 'API key not valid for this feed');
   const feed = await getFeed(deps.doc, deps.feedsTable, feedId);

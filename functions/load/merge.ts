@@ -65,6 +65,11 @@ export const StoredIndicatorSchema = z.object({
   /** When we first and last received the value from any source; the byTypeReceived index sorts on lastReceived. */
   firstReceived: z.string(),
   lastReceived: z.string(),
+  /**
+   * `<lastReceived>#<fingerprint>`: the byTypeReceived index's sort key, unique, so a listing in received
+   * order (TAXII's date_added order) can resume exactly after any item, however many share a receive time.
+   */
+  receivedKey: z.string(),
   revoked: z.boolean(),
   validFrom: z.string().optional(),
   validUntil: z.string().optional(),
@@ -89,6 +94,9 @@ const min = (a: string | undefined, b: string | undefined) =>
 const max = (a: string | undefined, b: string | undefined) =>
   a === undefined ? b : b === undefined ? a : a >= b ? a : b;
 const union = (a: readonly string[], b: readonly string[]) => [...new Set([...a, ...b])].sort();
+
+/** The byTypeReceived sort key of an item last received at `lastReceived`. */
+export const receivedKey = (lastReceived: string, fingerprint: string) => `${lastReceived}#${fingerprint}`;
 
 /** Set the source-given first/last seen, or leave them out when no report gave one. */
 function setTimes(
@@ -169,6 +177,7 @@ export function mergeIndicator(
       p,
     ]),
   );
+  const lastReceived = max(existing?.lastReceived, observation.lastReceived) as string;
   const merged: StoredIndicator = {
     fingerprint: indicator.fingerprint,
     type: indicator.type,
@@ -179,7 +188,8 @@ export function mergeIndicator(
       .sort()
       .map((k) => phases.get(k) as StoredIndicator['killChainPhases'][number]),
     firstReceived: min(existing?.firstReceived, observation.firstReceived) as string,
-    lastReceived: max(existing?.lastReceived, observation.lastReceived) as string,
+    lastReceived,
+    receivedKey: receivedKey(lastReceived, indicator.fingerprint),
     revoked: (existing?.revoked ?? false) || indicator.revoked,
     sources,
     version: existing?.version ?? 0,

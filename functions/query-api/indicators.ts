@@ -252,7 +252,7 @@ export function listing(
       },
       keyOf: (item) => ({ fingerprint: String(item.fingerprint) }),
     };
-  const sortKey = q.on === 'seen' ? 'lastSeen' : 'lastReceived';
+  const sortKey = q.on === 'seen' ? 'lastSeen' : 'receivedKey';
   const types = q.type ? [q.type] : INDICATOR_TYPES;
   return {
     read: async (at, n) => {

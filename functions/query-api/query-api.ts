@@ -6,8 +6,7 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand, type QueryCommandOutput, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
-import { type Caller, maySee } from '../domain/access.ts';
-import { type Tlp, TlpSchema } from '../domain/indicator.ts';
+import type { Caller } from '../domain/access.ts';
 import { type AccessAudit, returnedCount } from '../shared/access-audit.ts';
 import { callerOf } from '../shared/caller.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
@@ -16,6 +15,7 @@ import { countsOf, type LedgerItem, LedgerItemSchema } from '../shared/ledger.ts
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
 import { exportIndicators, exportMisp } from './exports.ts';
+import { feedFilter, feedItems } from './feeds.ts';
 import { listIndicators, lookupIndicator } from './indicators.ts';
 import {
   decodeCursor,
@@ -26,6 +26,18 @@ import {
   RawAnswer,
   RouteError,
 } from './route.ts';
+import {
+  TAXII_MEDIA_TYPE,
+  taxiiApiRoot,
+  taxiiCollection,
+  taxiiCollections,
+  taxiiDiscovery,
+  taxiiError,
+  taxiiManifest,
+  taxiiObject,
+  taxiiObjects,
+  taxiiVersions,
+} from './taxii.ts';
 
 export interface QueryApiDeps {
   ddb: Pick<DynamoDBClient, 'send'>;
@@ -155,41 +167,6 @@ async function recentDocuments(
     } while (startKey);
   }
   return { items };
-}
-
-/** Every Feeds item (tens, not millions: one paged scan). */
-async function feedItems(deps: QueryApiDeps): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await deps.doc.send(
-      new ScanCommand({ TableName: deps.tables.feeds, ExclusiveStartKey: startKey }),
-    );
-    items.push(...(out.Items ?? []));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-  return items;
-}
-
-/**
- * Which feeds a caller may see named in the status routes: a reader only feeds within its feed set and
- * whose default TLP (the feeds file's `defaults.tlp`; unmarked is amber) is within its ceiling.
- */
-async function feedFilter(
-  deps: QueryApiDeps,
-  caller: Caller,
-  /** The Feeds items, when the route has read them already. */
-  known?: Record<string, unknown>[],
-): Promise<(feedId: string) => boolean> {
-  if (caller.role === 'operator') return () => true;
-  const tlps = new Map<string, Tlp | undefined>();
-  for (const item of known ?? (await feedItems(deps))) {
-    const tlp = TlpSchema.safeParse(
-      (item.config as { defaults?: { tlp?: unknown } } | undefined)?.defaults?.tlp,
-    );
-    tlps.set(String(item.feedId), tlp.success ? tlp.data : undefined);
-  }
-  return (feedId) => maySee(caller, { feedId, tlp: tlps.get(feedId) });
 }
 
 async function pipelines(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
@@ -540,6 +517,14 @@ const ROUTES: Record<
   '/indicators/{type}/{value+}': lookupIndicator,
   '/exports/{format}': exportIndicators,
   '/exports/misp/{file}': exportMisp,
+  '/taxii2': taxiiDiscovery,
+  '/taxii2/api': taxiiApiRoot,
+  '/taxii2/api/collections': taxiiCollections,
+  '/taxii2/api/collections/{collectionId}': taxiiCollection,
+  '/taxii2/api/collections/{collectionId}/objects': taxiiObjects,
+  '/taxii2/api/collections/{collectionId}/objects/{objectId}': taxiiObject,
+  '/taxii2/api/collections/{collectionId}/objects/{objectId}/versions': taxiiVersions,
+  '/taxii2/api/collections/{collectionId}/manifest': taxiiManifest,
   '/status/pipelines': pipelines,
   '/status/pipelines/{documentId}': pipeline,
   '/quarantine': quarantine,
@@ -557,7 +542,8 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
   if (!handler) return error(404, `no route ${route}`);
   // The API's authorizer let only readers and operators through; checked again here.
   const caller = callerOf(event);
-  if (!caller) return error(401, 'missing API key: send it in the x-api-key header');
+  if (!caller)
+    return error(401, 'missing API key: send it in the x-api-key header or as Authorization: Bearer KEY');
   if (caller.role !== 'reader' && caller.role !== 'operator')
     return error(403, 'API key not valid for reading');
   let status = 200;
@@ -590,7 +576,17 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
     status,
     ...(returned !== undefined ? { returned } : {}),
   });
-  if (status !== 200) return error(status, (body as { error: string }).error);
+  if (status !== 200) {
+    const message = (body as { error: string }).error;
+    // TAXII clients read a TAXII error message, in TAXII's media type.
+    if (route.startsWith('/taxii2'))
+      return {
+        statusCode: status,
+        headers: { 'content-type': TAXII_MEDIA_TYPE },
+        body: taxiiError(status, message),
+      };
+    return error(status, message);
+  }
   return body instanceof RawAnswer ? rawResponse(body, event) : json(200, body);
 }
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 /** A request a route refuses (400, 403, 404): the answer is `{"error": message}` with that status. */
 export class RouteError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 413,
+    readonly status: 400 | 403 | 404 | 406 | 413,
     message: string,
   ) {
     super(message);

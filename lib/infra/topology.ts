@@ -177,14 +177,14 @@ export const TOPOLOGY: Topology = {
     // API keys as sha256 hashes with role, TLP ceiling and feeds (functions/shared/api-keys.ts).
     apiKeys: { constructId: 'ApiKeysTable', partitionKey: S('id'), globalSecondaryIndexes: [], retain: true },
     // The store: one item per fingerprint; per-source details inside. byTypeReceived lists a type by when we
-    // last received each value, newest first; byType by when a source says it last saw it (sparse: only
-    // items some source gave a time for). Two indexes, one per `since … on=received|seen`.
+    // last received each value (receivedKey: lastReceived#fingerprint, unique, so a listing resumes exactly);
+    // byType by when a source says it last saw it (sparse: only items some source gave a time for).
     indicators: {
       constructId: 'IndicatorsTable',
       partitionKey: S('fingerprint'),
       globalSecondaryIndexes: [
         { indexName: 'byType', partitionKey: S('type'), sortKey: S('lastSeen') },
-        { indexName: 'byTypeReceived', partitionKey: S('type'), sortKey: S('lastReceived') },
+        { indexName: 'byTypeReceived', partitionKey: S('type'), sortKey: S('receivedKey') },
       ],
       retain: true,
     },
@@ -419,6 +419,35 @@ export const TOPOLOGY: Topology = {
       { method: 'GET', path: '/indicators/{type}/{value+}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/exports/{format}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/exports/misp/{file}', function: 'queryApi', auth: 'key' },
+      // TAXII 2.1 (read only); a trailing slash, as TAXII clients send it, reaches the same resource.
+      { method: 'GET', path: '/taxii2', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/taxii2/api', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/taxii2/api/collections', function: 'queryApi', auth: 'key' },
+      { method: 'GET', path: '/taxii2/api/collections/{collectionId}', function: 'queryApi', auth: 'key' },
+      {
+        method: 'GET',
+        path: '/taxii2/api/collections/{collectionId}/objects',
+        function: 'queryApi',
+        auth: 'key',
+      },
+      {
+        method: 'GET',
+        path: '/taxii2/api/collections/{collectionId}/objects/{objectId}',
+        function: 'queryApi',
+        auth: 'key',
+      },
+      {
+        method: 'GET',
+        path: '/taxii2/api/collections/{collectionId}/objects/{objectId}/versions',
+        function: 'queryApi',
+        auth: 'key',
+      },
+      {
+        method: 'GET',
+        path: '/taxii2/api/collections/{collectionId}/manifest',
+        function: 'queryApi',
+        auth: 'key',
+      },
       { method: 'GET', path: '/status/pipelines', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/pipelines/{documentId}', function: 'queryApi', auth: 'key' },
       { method: 'GET', path: '/status/feeds', function: 'queryApi', auth: 'key' },

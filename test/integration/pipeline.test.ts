@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { httpFeedTransport, pullMispFeed } from '../../functions/connectors/misp.ts';
+import { pull, TaxiiClient } from '../../functions/connectors/taxii21.ts';
 import type { Format } from '../../functions/domain/indicator.ts';
 import { parseDocument, supportedFormats } from '../../functions/formats/index.ts';
 import { CONTENT_TYPES } from '../../lib/local/content-types.ts';
@@ -266,6 +267,56 @@ describe('exports, through the HTTP API', () => {
       }).events,
     ].flatMap((e) => (e.kind === 'indicator' ? [e.indicator.value] : []));
     expect(parsedBack.sort()).toEqual([...values].sort());
+  });
+});
+
+describe('the TAXII 2.1 server, through the HTTP API', () => {
+  it('gives this project’s own TAXII pull exactly the indicators that were loaded from a feed (a round trip)', async () => {
+    // Prepare
+    const id = await client.push(
+      'it-taxii-round-trip',
+      'application/stix+json',
+      read('samples/stix-bundle.json'),
+    );
+    await client.settled([id]);
+    const loaded = (await client
+      .get('/indicators?feedId=it-taxii-round-trip&limit=1000')
+      .then((r) => r.json())) as {
+      indicators: { type: string; value: string }[];
+    };
+    const taxiiClient = new TaxiiClient({ auth: { kind: 'bearer', token: client.apiKey } });
+    // Act
+    const discovery = await taxiiClient.discover(`${client.url}/taxii2/`);
+    const apiRoot = new URL(discovery.api_roots?.[0] ?? '', `${client.url}/taxii2/`).href;
+    const collection = (await taxiiClient.collections(apiRoot)).find(
+      (c) => c.title === 'Feed it-taxii-round-trip',
+    );
+    const objects: unknown[] = [];
+    const summary = await pull(
+      taxiiClient,
+      { apiRoot, collectionId: collection?.id ?? '', limit: 3 },
+      { onPage: async (page) => void objects.push(...page) },
+    );
+    // Assess
+    expect(summary.pages).toBeGreaterThan(1);
+    const events = [
+      ...parseDocument(
+        Buffer.from(
+          JSON.stringify({ type: 'bundle', id: 'bundle--5d0092c5-5f74-4287-9642-33f4c354e56d', objects }),
+        ),
+        'stix',
+        {
+          feedId: 'back',
+          receivedAt: new Date().toISOString(),
+        },
+      ).events,
+    ];
+    const pulled = events.flatMap((e) =>
+      e.kind === 'indicator' ? [`${e.indicator.type}:${e.indicator.value}`] : [],
+    );
+    const servable = loaded.indicators.filter((i) => !['cve', 'ja3', 'user-agent'].includes(i.type));
+    expect(servable.length).toBeGreaterThan(3);
+    expect(pulled.sort()).toEqual(servable.map((i) => `${i.type}:${i.value}`).sort());
   });
 });
 

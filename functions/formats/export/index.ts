@@ -155,6 +155,35 @@ export function stixPattern(type: IndicatorType, value: string): string | undefi
   }
 }
 
+/** The STIX id of an indicator: stable per fingerprint, so every export and TAXII page names it the same. */
+export const stixIndicatorId = (fingerprint: string) => `indicator--${stableUuid(fingerprint)}`;
+
+/**
+ * The STIX 2.1 indicator of a value (`pattern` from `stixPattern`): created/modified when we first and
+ * last received it (one version per receive), valid_from/until, revoked, confidence, labels, TLP 2.0
+ * marking, created by the exporter's identity.
+ */
+export function stixIndicator(i: ExportIndicator, pattern: string): Record<string, unknown> & { id: string } {
+  const indicator: Record<string, unknown> & { id: string } = {
+    type: 'indicator',
+    spec_version: '2.1',
+    id: stixIndicatorId(i.fingerprint),
+    created_by_ref: EXPORT_IDENTITY.id,
+    created: i.firstReceived,
+    modified: i.lastReceived,
+    pattern,
+    pattern_type: 'stix',
+    valid_from: i.validFrom ?? i.firstReceived,
+  };
+  if (i.validUntil !== null && i.validUntil > (i.validFrom ?? i.firstReceived))
+    indicator.valid_until = i.validUntil;
+  if (i.revoked) indicator.revoked = true;
+  if (i.confidence !== null) indicator.confidence = i.confidence;
+  if (i.labels.length > 0) indicator.labels = [...i.labels];
+  if (i.tlp !== null) indicator.object_marking_refs = [TLP_MARKINGS[i.tlp].id];
+  return indicator;
+}
+
 /** The identity that creates every exported object. */
 export const EXPORT_IDENTITY = {
   type: 'identity',
@@ -185,27 +214,9 @@ export function stixBundle(indicators: readonly ExportIndicator[]): { bundle: ob
       omitted++;
       continue;
     }
-    const id = `indicator--${stableUuid(i.fingerprint)}`;
-    const indicator: Record<string, unknown> = {
-      type: 'indicator',
-      spec_version: '2.1',
-      id,
-      created_by_ref: EXPORT_IDENTITY.id,
-      created: i.firstReceived,
-      modified: i.lastReceived,
-      pattern,
-      pattern_type: 'stix',
-      valid_from: i.validFrom ?? i.firstReceived,
-    };
-    if (i.validUntil !== null && i.validUntil > (i.validFrom ?? i.firstReceived))
-      indicator.valid_until = i.validUntil;
-    if (i.revoked) indicator.revoked = true;
-    if (i.confidence !== null) indicator.confidence = i.confidence;
-    if (i.labels.length > 0) indicator.labels = [...i.labels];
-    if (i.tlp !== null) {
-      indicator.object_marking_refs = [TLP_MARKINGS[i.tlp].id];
-      markings.add(i.tlp);
-    }
+    const indicator = stixIndicator(i, pattern);
+    const id = indicator.id;
+    if (i.tlp !== null) markings.add(i.tlp);
     objects.push(indicator);
     for (const name of i.names) {
       const target = names.get(name) ?? `malware--${stableUuid(`malware:${name}`)}`;

@@ -27,7 +27,7 @@ const GATEWAY_RESPONSES: { type: apigw.ResponseType; id: string; status: string;
     type: apigw.ResponseType.UNAUTHORIZED,
     id: 'Unauthorized',
     status: '401',
-    body: '{"error":"missing API key: send it in the x-api-key header"}',
+    body: '{"error":"missing API key: send it in the x-api-key header or as Authorization: Bearer KEY"}',
   },
   {
     type: apigw.ResponseType.ACCESS_DENIED,
@@ -100,10 +100,14 @@ export class IngestionApi extends Construct {
     });
     const authorizer = new apigw.RequestAuthorizer(this, 'KeyAuthorizer', {
       handler: props.authorizer,
-      identitySources: [apigw.IdentitySource.header('x-api-key')],
+      // None: the key may come as x-api-key or in Authorization (TAXII clients); the authorizer answers
+      // 401 itself when neither is there. Allowed because the decision is not cached.
+      identitySources: [],
       // No caching: revoking or rotating a key takes effect on the next request.
       resultsCacheTtl: Duration.seconds(0),
     });
+    // CDK writes an empty IdentitySource for none; CloudFormation's property is optional: leave it out.
+    (authorizer.node.defaultChild as apigw.CfnAuthorizer).addPropertyDeletionOverride('IdentitySource');
     for (const response of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(response.id, {
         type: response.type,

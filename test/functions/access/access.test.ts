@@ -131,11 +131,52 @@ describe('authorize (the REST API authorizer)', () => {
   });
 
   it.each([
+    ['Authorization: Bearer', { Authorization: 'Bearer reader-1' }],
+    ['Authorization: Token (taxii2-client)', { authorization: 'Token reader-1' }],
+    [
+      'HTTP Basic, the key as password',
+      { Authorization: `Basic ${Buffer.from('any-user:reader-1').toString('base64')}` },
+    ],
+  ])('takes the key from %s as from x-api-key', async (_name, headers) => {
+    // Act
+    const result = await authorize({ keys, log: silentLog }, {
+      type: 'REQUEST',
+      methodArn: `${BASE}/GET/taxii2`,
+      headers,
+    } as unknown as APIGatewayRequestAuthorizerEvent);
+    // Assess
+    expect(result.principalId).toBe('k-reader');
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+  });
+
+  it.each([
+    ['no header', {}],
+    ['an empty bearer', { Authorization: 'Bearer ' }],
+    ['Basic without a password', { Authorization: `Basic ${Buffer.from('user:').toString('base64')}` }],
+    ['another scheme', { Authorization: 'Digest username="x"' }],
+  ])('answers Unauthorized (API Gateway: 401) to a request with %s', async (_name, headers) => {
+    await expect(
+      authorize({ keys, log: silentLog }, {
+        type: 'REQUEST',
+        methodArn: `${BASE}/GET/indicators`,
+        headers,
+      } as unknown as APIGatewayRequestAuthorizerEvent),
+    ).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it.each([
     ['an unknown key', 'no-such-key'],
-    ['no key at all', undefined],
+    ['an unknown bearer token', undefined],
   ])('denies %s on every route of the stage, with no context', async (_name, apiKey) => {
     // Act
-    const result = await decide(apiKey);
+    const result =
+      apiKey === undefined
+        ? await authorize({ keys, log: silentLog }, {
+            type: 'REQUEST',
+            methodArn: `${BASE}/GET/indicators`,
+            headers: { Authorization: 'Bearer no-such-token' },
+          } as unknown as APIGatewayRequestAuthorizerEvent)
+        : await decide(apiKey);
     // Assess
     expect(result.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: `${BASE}/*` },

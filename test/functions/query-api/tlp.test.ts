@@ -60,6 +60,7 @@ async function putIndicator(
         killChainPhases: [],
         firstReceived: '2026-11-01T00:00:00.000Z',
         lastReceived: '2026-12-01T00:00:00.000Z',
+        receivedKey: `2026-12-01T00:00:00.000Z#${fingerprint('domain', value)}`,
         firstSeen: '2026-10-01T00:00:00.000Z',
         lastSeen: '2026-11-15T00:00:00.000Z',
         revoked: false,

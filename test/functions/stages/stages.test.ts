@@ -459,6 +459,8 @@ describe('dedup', () => {
       lastSeen: '2026-11-12T10:00:00.000Z',
       firstReceived: '2026-11-21T10:00:00.000Z',
     });
+    // The received-order index key follows lastReceived.
+    expect(item?.receivedKey).toBe(`2026-11-22T10:00:00.000Z#${item?.fingerprint}`);
     expect(await deps.ledger.get(docs[2] as string)).toMatchObject({ duplicates: 1, status: 'complete' });
   });
 });
