@@ -448,7 +448,7 @@ async function audit(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Ca
   return { events, cursor: encodeCursor(out.LastEvaluatedKey) };
 }
 
-const STAGE_OF_UNIT: Record<string, string> = { v: 'validate', d: 'dedup', l: 'load' };
+const STAGE_OF_UNIT: Record<string, string> = { x: 'extract', v: 'validate', d: 'dedup', l: 'load' };
 
 /**
  * One document: its counts, per-stage counters, and each unit counted failed with the stage and the error it
@@ -478,6 +478,7 @@ async function pipeline(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller:
         indicators: n('extractIndicators'),
         quarantined: n('extractQuarantined'),
         skipped: n('extractSkipped'),
+        failed: n('failedExtract'),
       },
       validate: {
         in: n('validateIn'),

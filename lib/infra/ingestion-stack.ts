@@ -164,6 +164,9 @@ export class IngestionStack extends Stack {
           ...(trigger.kind === 'sqs'
             ? { CTI_MAX_RECEIVE_COUNT: String(topology.queues[trigger.queue].maxReceiveCount) }
             : {}),
+          ...(trigger.kind === 'kinesis'
+            ? { CTI_KINESIS_RETRY_ATTEMPTS: String(trigger.retryAttempts) }
+            : {}),
         },
       });
       new AccessPolicy(stage, 'Access', { role: stage.role, access: spec.access, resources });

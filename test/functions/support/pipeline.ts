@@ -73,6 +73,7 @@ export function stageDeps(
       log,
       counter,
       now,
+      retryAttempts: 5,
     },
     validate: {
       sqs,

@@ -1,0 +1,183 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createDedupHandler } from '../../../functions/dedup/dedup.ts';
+import { createExtractHandler } from '../../../functions/extract/extract.ts';
+import { createLoadHandler } from '../../../functions/load/load.ts';
+import { acceptDocument } from '../../../functions/shared/intake.ts';
+import { redriveStreamFailures } from '../../../functions/shared/redrive.ts';
+import { createValidateHandler } from '../../../functions/validate/validate.ts';
+import { KinesisPoller } from '../../../lib/local/event-sources/kinesis-poller.ts';
+import { failureRecord } from '../../../lib/local/event-sources/mappings.ts';
+import { waitFor } from '../../helpers/local-emulators.ts';
+import { startTestAws, type TestAws } from '../support/emulators.ts';
+import { context, drainQueue, sqsEventFrom } from '../support/events.ts';
+import { type StageDeps, stageDeps } from '../support/pipeline.ts';
+
+let aws: TestAws;
+let poller: KinesisPoller | undefined;
+beforeAll(async () => {
+  aws = await startTestAws();
+});
+afterEach(async () => {
+  await poller?.stop();
+  poller = undefined;
+});
+afterAll(async () => aws?.stop());
+
+/** The archive refuses this document's object while `broken.on` (a fault on every attempt). */
+function brokenArchive(deps: StageDeps, broken: { on: boolean; key?: string }): StageDeps['extract'] {
+  return {
+    ...deps.extract,
+    s3: {
+      send: ((command: { input?: { Key?: string } }) => {
+        if (broken.on && command.input?.Key === broken.key)
+          return Promise.reject(
+            Object.assign(new Error('archive unavailable'), { name: 'ServiceUnavailable' }),
+          );
+        return aws.s3.send(command as never);
+      }) as StageDeps['extract']['s3']['send'],
+    },
+  };
+}
+
+/**
+ * The extract handler behind the local runtime's Kinesis event source mapping (retries 5, bisect), its
+ * on-failure destination the queue `aws.dlqs.extract`, as the template wires it.
+ */
+async function startExtract(extract: StageDeps['extract']): Promise<KinesisPoller> {
+  const handler = createExtractHandler(extract);
+  const started = new KinesisPoller({
+    client: aws.kinesis,
+    streamName: aws.stream,
+    streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/cti-raw-documents',
+    trigger: {
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      bisectBatchOnError: true,
+      retryAttempts: extract.retryAttempts,
+      maxRecordAgeSeconds: -1,
+      startingPosition: 'TRIM_HORIZON',
+      reportBatchItemFailures: true,
+    },
+    invoke: (event) => handler(event as never, context),
+    retryBaseDelayMs: 1,
+    idlePollMs: 20,
+    onFailure: (failure) =>
+      void aws.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: aws.dlqs.extract,
+          MessageBody: JSON.stringify(failureRecord(failure, 'arn:extract', 'arn:stream')),
+        }),
+      ),
+    log: () => {},
+  });
+  await started.start();
+  return started;
+}
+
+/** Validate, dedup and load once over what is on their queues. */
+async function runDownstream(deps: StageDeps): Promise<void> {
+  await createValidateHandler(deps.validate, 5)(await sqsEventFrom(aws, aws.queues.validate), context);
+  await createDedupHandler(deps.dedup, 5)(await sqsEventFrom(aws, aws.queues.dedup), context);
+  await createLoadHandler(deps.load, 5)(await sqsEventFrom(aws, aws.queues.load), context);
+}
+
+describe('an extract that fails on every attempt', () => {
+  it('is counted failed on its last attempt, its document completes, and a redrive reverses it exactly', async () => {
+    // Prepare: a document on the stream whose archived object cannot be read on any attempt.
+    for (const q of [...Object.values(aws.queues), aws.dlqs.extract]) await drainQueue(aws, q);
+    const deps = stageDeps(aws);
+    const broken: { on: boolean; key?: string } = { on: true };
+    const { documentId, s3Key } = await acceptDocument(deps.ingest.intake, {
+      feedId: 'feed-x',
+      format: 'text',
+      body: new TextEncoder().encode('c2 at 49.9.9.1 and 49.9.9.2'),
+      origin: 'push',
+    });
+    broken.key = s3Key;
+    const extract = brokenArchive(deps, broken);
+
+    // Act: the mapping retries it 5 times, then gives up on it.
+    poller = await startExtract(extract);
+    await waitFor(
+      async () => (await deps.ledger.get(documentId))?.status === 'complete',
+      'the failed document',
+    );
+    await waitFor(() => poller?.stats.recordsDiscarded === 1, 'the on-failure destination');
+    const failed = await deps.ledger.get(documentId);
+
+    // Act: the fault fixed, the on-failure queue redriven onto the stream, the records carried downstream.
+    broken.on = false;
+    const redrive = () => redriveStreamFailures(aws, aws.dlqs.extract, aws.stream, () => true);
+    const first = await redrive();
+    await waitFor(async () => (await deps.ledger.get(documentId))?.applied.has('x') === true, 'the redrive');
+    await runDownstream(deps);
+    const redriven = await deps.ledger.get(documentId);
+    // A second redrive finds nothing; the same claim check delivered again changes no count.
+    const second = await redrive();
+
+    // Assess
+    expect(failed).toMatchObject({
+      status: 'complete',
+      extractDone: true,
+      records: 1,
+      failed: 1,
+      failedExtract: 1,
+      extractFailures: 6,
+      loaded: 0,
+    });
+    expect(failed?.failedUnits['x']).toMatchObject({
+      records: 1,
+      ownRecords: true,
+      reason: 'ServiceUnavailable: archive unavailable',
+    });
+    expect(first).toEqual({ moved: 1, more: false, unreadable: 0 });
+    expect(second).toEqual({ moved: 0, more: false, unreadable: 0 });
+    expect(redriven).toMatchObject({
+      status: 'complete',
+      records: 2,
+      loaded: 2,
+      failed: 0,
+      failedExtract: 0,
+      extractRecords: 2,
+    });
+    expect(redriven?.failedUnits).toEqual({});
+  });
+
+  it('is not counted failed while it has attempts left, and then succeeds with exact counts', async () => {
+    // Prepare
+    for (const q of [...Object.values(aws.queues), aws.dlqs.extract]) await drainQueue(aws, q);
+    const deps = stageDeps(aws);
+    const broken: { on: boolean; key?: string } = { on: true };
+    const { documentId, s3Key } = await acceptDocument(deps.ingest.intake, {
+      feedId: 'feed-x',
+      format: 'text',
+      body: new TextEncoder().encode('c2 at 49.9.8.1'),
+      origin: 'push',
+    });
+    broken.key = s3Key;
+    const handler = createExtractHandler(brokenArchive(deps, broken));
+    const { kinesisEventFrom } = await import('../support/events.ts');
+    const event = {
+      Records: (await kinesisEventFrom(aws)).Records.filter((r) =>
+        Buffer.from(r.kinesis.data, 'base64').toString().includes(documentId),
+      ),
+    };
+
+    // Act: five failed attempts (one short of the last), then one that works.
+    for (let i = 0; i < 5; i++) await handler(event, context);
+    const midway = await deps.ledger.get(documentId);
+    broken.on = false;
+    await handler(event, context);
+    await runDownstream(deps);
+
+    // Assess
+    expect(midway).toMatchObject({ status: 'processing', failed: 0, extractFailures: 5, records: 0 });
+    expect(await deps.ledger.get(documentId)).toMatchObject({
+      status: 'complete',
+      records: 1,
+      loaded: 1,
+      failed: 0,
+    });
+  });
+});
