@@ -9,6 +9,7 @@ import { callerOf } from '../shared/caller.ts';
 import { error, json } from '../shared/http.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
+import { REDRIVE_STAGES, type RedriveTargets, redriveStage } from '../shared/redrive.ts';
 
 export interface AdminApiDeps {
   keys: Pick<ApiKeyStore, 'put' | 'get' | 'revoke' | 'list'>;
@@ -18,7 +19,16 @@ export interface AdminApiDeps {
   log: Log;
   /** The access trail: every operator action, who and on what (never a key's secret). */
   access?: Pick<AccessAudit, 'record'>;
+  /** POST /redrive/{queue}: the queues, DLQs and stream a redrive moves between. */
+  redrive?: RedriveTargets;
+  /**
+   * How long one redrive request moves messages before it answers `"more": true` (API Gateway gives an
+   * integration 29 s); the CLI calls again until `more` is false.
+   */
+  redriveBudgetMs?: number;
 }
+
+const RedriveParamsSchema = z.object({ queue: z.enum(REDRIVE_STAGES) });
 
 const CreateKeySchema = z
   .object({
@@ -52,9 +62,10 @@ const CreateKeySchema = z
   });
 
 /**
- * The operator routes for keys: `GET /keys` (list, no secrets), `POST /keys` (create: the key is in the
+ * The operator routes: for keys `GET /keys` (list, no secrets), `POST /keys` (create: the key is in the
  * answer and nowhere else), `POST /keys/{keyId}/rotate` (new secret, the old one refused at once) and
- * `DELETE /keys/{keyId}` (revoke). Only operators get here (the authorizer's policy); checked again here.
+ * `DELETE /keys/{keyId}` (revoke); `POST /redrive/{queue}` (a stage's dead letters back to its source).
+ * Only operators get here (the authorizer's policy); checked again here.
  */
 export async function adminRequest(
   deps: AdminApiDeps,
@@ -75,11 +86,7 @@ export async function adminRequest(
         return error(400, 'body is not JSON');
       }
       const parsed = CreateKeySchema.safeParse(body);
-      if (!parsed.success)
-        return error(
-          400,
-          parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-        );
+      if (!parsed.success) return error(400, issuesOf(parsed.error));
       const apiKey = generateApiKey();
       const key = await deps.keys.put({ keyId: generateKeyId(), ...parsed.data }, apiKey);
       deps.log.info('key created', { keyId: key.keyId, role: key.role, feeds: key.feeds, by: caller.keyId });
@@ -114,9 +121,23 @@ export async function adminRequest(
       deps.log.info('key revoked', { keyId, by: caller.keyId });
       return json(200, { keyId, revoked: true });
     }
+    case 'POST /redrive/{queue}': {
+      const params = RedriveParamsSchema.safeParse(event.pathParameters ?? {});
+      if (!params.success) return error(400, issuesOf(params.error));
+      if (!deps.redrive) return error(500, 'redrive is not configured for this function');
+      const deadline = Date.now() + (deps.redriveBudgetMs ?? 20_000);
+      const result = await redriveStage(deps.redrive, params.data.queue, () => Date.now() < deadline);
+      deps.log.info('redrive', { queue: params.data.queue, ...result, by: caller.keyId });
+      return json(200, { queue: params.data.queue, ...result });
+    }
     default:
       return error(404, `no route ${route}`);
   }
+}
+
+/** A zod error as one line naming each field. */
+function issuesOf(e: z.ZodError): string {
+  return e.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
 }
 
 /** Record an operator action: the route, the key acted on, a created key's role, TLP and feeds. */
@@ -126,6 +147,8 @@ async function auditAction(deps: AdminApiDeps, event: APIGatewayProxyEvent, resu
   const filters: Record<string, string> = {};
   const keyId = event.pathParameters?.['keyId'];
   if (keyId) filters['keyId'] = keyId;
+  const queue = event.pathParameters?.['queue'];
+  if (queue) filters['queue'] = queue.slice(0, 64);
   let answer: unknown;
   try {
     answer = JSON.parse(result.body);
@@ -138,7 +161,8 @@ async function auditAction(deps: AdminApiDeps, event: APIGatewayProxyEvent, resu
       if (created[field]) filters[field] = String(created[field]);
     if (created.feeds) filters['feeds'] = created.feeds.join(',');
   }
-  const returned = returnedCount(answer);
+  const moved = (answer as { moved?: unknown } | undefined)?.moved;
+  const returned = typeof moved === 'number' ? moved : returnedCount(answer);
   await deps.access.record({
     caller,
     method: event.httpMethod,

@@ -37,6 +37,7 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'POST', path: '/keys', roles: ['operator'] },
   { method: 'POST', path: '/keys/{keyId}/rotate', roles: ['operator'] },
   { method: 'DELETE', path: '/keys/{keyId}', roles: ['operator'] },
+  { method: 'POST', path: '/redrive/{queue}', roles: ['operator'] },
 ];
 
 /** The push route, the one a provider's feeds narrow. */

@@ -218,3 +218,33 @@ function parseJson(text: string | undefined): unknown {
     return undefined;
   }
 }
+
+/** The stages an operator can redrive: each queue's DLQ, and extract's on-failure queue onto the stream. */
+export const REDRIVE_STAGES = ['validate', 'dedup', 'load', 'extract'] as const;
+export type RedriveStage = (typeof REDRIVE_STAGES)[number];
+
+export interface RedriveTargets {
+  sqs: SqsSend;
+  kinesis: KinesisSend;
+  /** Each SQS stage's queue and its DLQ. */
+  queues: Record<Exclude<RedriveStage, 'extract'>, { queueUrl: string; dlqUrl: string }>;
+  /** The Kinesis mapping's on-failure queue and the stream its records go back to. */
+  extract: { failureQueueUrl: string; streamName: string };
+}
+
+/** Redrive one stage until its dead letters are moved or `timeLeft` says stop (then `more`). */
+export function redriveStage(
+  targets: RedriveTargets,
+  stage: RedriveStage,
+  timeLeft: () => boolean,
+): Promise<RedriveResult> {
+  if (stage === 'extract')
+    return redriveStreamFailures(
+      targets,
+      targets.extract.failureQueueUrl,
+      targets.extract.streamName,
+      timeLeft,
+    );
+  const { queueUrl, dlqUrl } = targets.queues[stage];
+  return moveMessages(targets.sqs, dlqUrl, queueUrl, timeLeft);
+}

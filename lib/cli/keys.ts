@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from './errors.ts';
+import { request } from './operator-api.ts';
 
 const USAGE =
   'cti-ingest keys create|rotate|revoke|list --endpoint URL --api-key OPERATOR_KEY [--feed ID]… [--role provider|reader|operator] [--tlp LEVEL] [--key-id ID]';
@@ -102,40 +103,4 @@ async function providerKeyOf(
       `feed ${feed} has ${keys.length} provider keys${keys.length ? ` (${keys.map((k) => k.keyId).join(', ')})` : ''}; rotate one with --key-id`,
     );
   return (keys[0] as { keyId: string }).keyId;
-}
-
-async function request(
-  endpoint: string,
-  apiKey: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(`${endpoint}${path}`, {
-      method,
-      headers: { 'x-api-key': apiKey, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    throw new UsageError(`cannot reach ${endpoint}: ${cause?.code ?? (error as Error).message}`);
-  }
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  if (!response.ok) {
-    const message =
-      (json as { error?: unknown; message?: unknown } | undefined)?.error ??
-      (json as { message?: unknown })?.message;
-    throw new UsageError(
-      `${method} ${path}: ${response.status} ${typeof message === 'string' ? message : text.slice(0, 200)}`,
-    );
-  }
-  return json;
 }

@@ -34,6 +34,11 @@ const COMMANDS: Record<string, Command> = {
       'cti-ingest keys create|rotate|revoke|list --endpoint URL --api-key OPERATOR_KEY [--feed ID]… [--role provider|reader|operator] [--tlp LEVEL] [--key-id ID]',
     run: async () => (await import('./keys.ts')).runKeys,
   },
+  redrive: {
+    summary: "move a stage's dead-letter queue back to its source (operator key)",
+    usage: 'cti-ingest redrive --queue validate|dedup|load|extract --endpoint URL --api-key OPERATOR_KEY',
+    run: async () => (await import('./redrive.ts')).runRedrive,
+  },
   push: {
     summary: 'push documents to the ingest API, the content type from each file format',
     usage: 'cti-ingest push FILE… --endpoint URL --api-key KEY [--feed ID]',

@@ -65,6 +65,8 @@ export type TableKey =
   | 'audit'
   | 'feedState';
 export type QueueKey = 'validate' | 'dedup' | 'load';
+/** A stage's dead-letter queue: each queue's DLQ, and `extract`, the Kinesis mapping's on-failure queue. */
+export type DeadLetterKey = QueueKey | 'extract';
 export type StreamKey = 'rawDocuments';
 export type BucketKey = 'rawArchive';
 export type SecretKey = 'operatorKey';
@@ -120,9 +122,12 @@ export interface Access {
   tables: Partial<Record<TableKey, 'read' | 'write' | 'read-write' | 'append' | 'read-append'>>;
   /** `describe`: its attributes only (health checks). */
   queues: Partial<Record<QueueKey, 'send' | 'describe'>>;
-  streams: Partial<Record<StreamKey, 'put' | 'describe'>>;
+  /** `redrive`: read records back by sequence number and put them again (the extract redrive). */
+  streams: Partial<Record<StreamKey, 'put' | 'describe' | 'redrive'>>;
   buckets: Partial<Record<BucketKey, 'read' | 'write' | 'read-write' | 'describe'>>;
   secrets?: Partial<Record<SecretKey, 'read' | 'read-write'>>;
+  /** `move`: receive and delete (a redrive moves a DLQ's messages back to their source). */
+  deadLetterQueues?: Partial<Record<DeadLetterKey, 'move'>>;
 }
 
 export interface FunctionSpec {
@@ -271,8 +276,10 @@ export const TOPOLOGY: Topology = {
       access: {
         // audit: every operator action goes on the access trail.
         tables: { apiKeys: 'read-write', audit: 'append' },
-        queues: {},
-        streams: {},
+        // POST /redrive/{queue}: each DLQ's messages back to their queue; extract's back onto the stream.
+        queues: { validate: 'send', dedup: 'send', load: 'send' },
+        deadLetterQueues: { validate: 'move', dedup: 'move', load: 'move', extract: 'move' },
+        streams: { rawDocuments: 'redrive' },
         buckets: {},
         secrets: { operatorKey: 'read-write' },
       },
@@ -420,6 +427,7 @@ export const TOPOLOGY: Topology = {
       { method: 'POST', path: '/keys', function: 'adminApi', auth: 'key' },
       { method: 'POST', path: '/keys/{keyId}/rotate', function: 'adminApi', auth: 'key' },
       { method: 'DELETE', path: '/keys/{keyId}', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/redrive/{queue}', function: 'adminApi', auth: 'key' },
     ],
   },
 };
@@ -465,6 +473,8 @@ export function resourceEnvironment(
   for (const key of Object.keys(fn.access.streams)) env[envVar('stream', key)] = resolve('stream', key);
   for (const key of Object.keys(fn.access.buckets)) env[envVar('bucket', key)] = resolve('bucket', key);
   for (const key of Object.keys(fn.access.secrets ?? {})) env[envVar('secret', key)] = resolve('secret', key);
+  for (const key of Object.keys(fn.access.deadLetterQueues ?? {}))
+    env[envVar('dlq', key)] = resolve('dlq', key);
   return env;
 }
 
