@@ -7,9 +7,11 @@ import { type AccessAudit, returnedCount } from '../shared/access-audit.ts';
 import { type ApiKeyStore, generateApiKey, generateKeyId, OPERATOR_KEY_ID } from '../shared/api-keys.ts';
 import { callerOf } from '../shared/caller.ts';
 import { error, json } from '../shared/http.ts';
+import type { Ledger } from '../shared/ledger.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
 import { REDRIVE_STAGES, type RedriveTargets, redriveStage } from '../shared/redrive.ts';
+import { type ReplayDeps, ReplayRefusedError, replayDocument, replayFeed } from '../shared/replay.ts';
 
 export interface AdminApiDeps {
   keys: Pick<ApiKeyStore, 'put' | 'get' | 'revoke' | 'list'>;
@@ -26,9 +28,21 @@ export interface AdminApiDeps {
    * integration 29 s); the CLI calls again until `more` is false.
    */
   redriveBudgetMs?: number;
+  /** POST /documents/{documentId}/replay and /feeds/{feedId}/replay: the ledger, archive and stream. */
+  replay?: ReplayDeps & { ledger: Pick<Ledger, 'get'> };
 }
 
 const RedriveParamsSchema = z.object({ queue: z.enum(REDRIVE_STAGES) });
+const DocumentParamsSchema = z.object({
+  documentId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'a document id is 1-128 letters, digits, . _ : -'),
+});
+const FeedParamsSchema = z.object({
+  feedId: z.string().regex(FEED_ID_PATTERN, 'feed ids are 3-64 letters, digits, . _ -'),
+});
+const ReplayFeedBodySchema = z
+  .object({ since: z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time' }).optional() })
+  .strict();
+const EmptyBodySchema = z.object({}).strict();
 
 const CreateKeySchema = z
   .object({
@@ -79,14 +93,8 @@ export async function adminRequest(
     case 'GET /keys':
       return json(200, { keys: await deps.keys.list() });
     case 'POST /keys': {
-      let body: unknown;
-      try {
-        body = JSON.parse(decode(event) || '{}');
-      } catch {
-        return error(400, 'body is not JSON');
-      }
-      const parsed = CreateKeySchema.safeParse(body);
-      if (!parsed.success) return error(400, issuesOf(parsed.error));
+      const parsed = parseBody(event, CreateKeySchema);
+      if (!parsed.success) return parsed.response;
       const apiKey = generateApiKey();
       const key = await deps.keys.put({ keyId: generateKeyId(), ...parsed.data }, apiKey);
       deps.log.info('key created', { keyId: key.keyId, role: key.role, feeds: key.feeds, by: caller.keyId });
@@ -130,9 +138,69 @@ export async function adminRequest(
       deps.log.info('redrive', { queue: params.data.queue, ...result, by: caller.keyId });
       return json(200, { queue: params.data.queue, ...result });
     }
+    case 'POST /documents/{documentId}/replay': {
+      const params = DocumentParamsSchema.safeParse(event.pathParameters ?? {});
+      if (!params.success) return error(400, issuesOf(params.error));
+      const body = parseBody(event, EmptyBodySchema);
+      if (!body.success) return body.response;
+      if (!deps.replay) return error(500, 'replay is not configured for this function');
+      const { ledger } = deps.replay;
+      return replied(async () => {
+        const replay = await replayDocument(
+          deps.replay as ReplayDeps,
+          (id) => ledger.get(id),
+          params.data.documentId,
+        );
+        deps.log.info('document replayed', { ...replay, by: caller.keyId });
+        return { replays: [replay] };
+      });
+    }
+    case 'POST /feeds/{feedId}/replay': {
+      const params = FeedParamsSchema.safeParse(event.pathParameters ?? {});
+      if (!params.success) return error(400, issuesOf(params.error));
+      const body = parseBody(event, ReplayFeedBodySchema);
+      if (!body.success) return body.response;
+      if (!deps.replay) return error(500, 'replay is not configured for this function');
+      const replay = deps.replay;
+      return replied(async () => {
+        const result = await replayFeed(replay, params.data.feedId, body.data.since);
+        deps.log.info('feed replayed', {
+          feedId: params.data.feedId,
+          replays: result.replays.length,
+          by: caller.keyId,
+        });
+        return result;
+      });
+    }
     default:
       return error(404, `no route ${route}`);
   }
+}
+
+/** 202 with what `run` answers; a document that cannot be replayed is its 404 or 409. */
+async function replied(run: () => Promise<unknown>): Promise<APIGatewayProxyResult> {
+  try {
+    return json(202, await run());
+  } catch (e) {
+    if (e instanceof ReplayRefusedError) return error(e.status, e.message);
+    throw e;
+  }
+}
+
+/** A JSON body (empty is `{}`) parsed by `schema`, or the 400 that names what is wrong. */
+function parseBody<S extends z.ZodType>(
+  event: APIGatewayProxyEvent,
+  schema: S,
+): { success: true; data: z.infer<S> } | { success: false; response: APIGatewayProxyResult } {
+  let body: unknown;
+  try {
+    body = JSON.parse(decode(event) || '{}');
+  } catch {
+    return { success: false, response: error(400, 'body is not JSON') };
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) return { success: false, response: error(400, issuesOf(parsed.error)) };
+  return { success: true, data: parsed.data };
 }
 
 /** A zod error as one line naming each field. */
@@ -145,10 +213,10 @@ async function auditAction(deps: AdminApiDeps, event: APIGatewayProxyEvent, resu
   const caller = callerOf(event);
   if (!deps.access || !caller) return;
   const filters: Record<string, string> = {};
-  const keyId = event.pathParameters?.['keyId'];
-  if (keyId) filters['keyId'] = keyId;
-  const queue = event.pathParameters?.['queue'];
-  if (queue) filters['queue'] = queue.slice(0, 64);
+  for (const name of ['keyId', 'queue', 'documentId', 'feedId']) {
+    const value = event.pathParameters?.[name];
+    if (value) filters[name] = value.slice(0, 128);
+  }
   let answer: unknown;
   try {
     answer = JSON.parse(result.body);

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { AccessAudit } from '../shared/access-audit.ts';
 import { ApiKeyStore } from '../shared/api-keys.ts';
 import { sharedClients } from '../shared/clients.ts';
 import { parseEnv } from '../shared/env.ts';
+import { Ledger } from '../shared/ledger.ts';
 import { createObservability } from '../shared/observability.ts';
 import { createAdminApiHandler } from './admin-api.ts';
 
@@ -20,6 +22,8 @@ const env = parseEnv(
     DLQ_LOAD_URL: z.string().min(1),
     DLQ_EXTRACT_URL: z.string().min(1),
     STREAM_RAW_DOCUMENTS: z.string().min(1),
+    TABLE_DOCUMENT_LEDGER: z.string().min(1),
+    BUCKET_RAW_ARCHIVE: z.string().min(1),
     SECRET_OPERATOR_KEY_ARN: z.string().min(1),
     POWERTOOLS_SERVICE_NAME: z.string().default('admin-api'),
     POWERTOOLS_METRICS_NAMESPACE: z.string().default('cti-ingest'),
@@ -44,6 +48,19 @@ export const handler = createAdminApiHandler(
         load: { queueUrl: env.QUEUE_LOAD_URL, dlqUrl: env.DLQ_LOAD_URL },
       },
       extract: { failureQueueUrl: env.DLQ_EXTRACT_URL, streamName: env.STREAM_RAW_DOCUMENTS },
+    },
+    replay: {
+      s3: clients.s3,
+      kinesis: clients.kinesis,
+      ddb: clients.doc,
+      names: {
+        bucket: env.BUCKET_RAW_ARCHIVE,
+        stream: env.STREAM_RAW_DOCUMENTS,
+        ledgerTable: env.TABLE_DOCUMENT_LEDGER,
+      },
+      now: () => new Date(),
+      newId: randomUUID,
+      ledger: new Ledger(clients.doc, env.TABLE_DOCUMENT_LEDGER),
     },
   },
   observability,

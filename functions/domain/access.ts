@@ -38,6 +38,8 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'POST', path: '/keys/{keyId}/rotate', roles: ['operator'] },
   { method: 'DELETE', path: '/keys/{keyId}', roles: ['operator'] },
   { method: 'POST', path: '/redrive/{queue}', roles: ['operator'] },
+  { method: 'POST', path: '/documents/{documentId}/replay', roles: ['operator'] },
+  { method: 'POST', path: '/feeds/{feedId}/replay', roles: ['operator'] },
 ];
 
 /** The push route, the one a provider's feeds narrow. */

@@ -156,7 +156,8 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
     const options = {
       feedId: claim.feedId,
       receivedAt: claim.receivedAt,
-      documentId: claim.documentId,
+      // A replay's reports are the original's (their source names it); its messages count on the replay.
+      documentId: claim.replayOf ?? claim.documentId,
       preset: feedConfig?.preset,
       feedConfig,
     };

@@ -57,7 +57,7 @@ export class AccessAudit {
 /** The count of the list an answer body holds (`indicators`, `documents`, `records`, `keys`, `feeds`). */
 export function returnedCount(body: unknown): number | undefined {
   if (body === null || typeof body !== 'object') return undefined;
-  for (const key of ['indicators', 'documents', 'records', 'keys', 'feeds', 'events']) {
+  for (const key of ['indicators', 'documents', 'records', 'keys', 'feeds', 'events', 'replays']) {
     const list = (body as Record<string, unknown>)[key];
     if (Array.isArray(list)) return list.length;
   }

@@ -52,6 +52,7 @@ export const LedgerItemSchema = z.object({
   format: z.string().optional(),
   origin: z.string().optional(),
   sizeBytes: z.number().optional(),
+  replayOf: z.string().optional(),
   status: z.enum(['processing', 'complete']),
   records: num,
   loaded: num,
@@ -122,6 +123,8 @@ export interface NewLedgerEntry {
   format: string;
   origin: 'push' | 'pull';
   sizeBytes: number;
+  /** A replay from the raw archive: the document it replays (its own counts are this entry's). */
+  replayOf?: string;
 }
 
 export class Ledger {

@@ -39,6 +39,11 @@ const COMMANDS: Record<string, Command> = {
     usage: 'cti-ingest redrive --queue validate|dedup|load|extract --endpoint URL --api-key OPERATOR_KEY',
     run: async () => (await import('./redrive.ts')).runRedrive,
   },
+  replay: {
+    summary: 'replay a document or a feed from the raw archive, each under a new document id (operator key)',
+    usage: 'cti-ingest replay --document ID | --feed ID [--since T] --endpoint URL --api-key OPERATOR_KEY',
+    run: async () => (await import('./replay.ts')).runReplay,
+  },
   push: {
     summary: 'push documents to the ingest API, the content type from each file format',
     usage: 'cti-ingest push FILE… --endpoint URL --api-key KEY [--feed ID]',

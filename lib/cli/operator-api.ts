@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
 
 /**
@@ -38,4 +39,40 @@ export async function request(
     );
   }
   return json;
+}
+
+/**
+ * Parse a command's flags with `--endpoint URL --api-key KEY` among them (both required): the other flags'
+ * values, and `call(method, path, body?)` against that API with that key.
+ */
+type FlagValue<F> = F extends { type: 'boolean' }
+  ? boolean
+  : F extends { multiple: true }
+    ? string[]
+    : string;
+
+export function operatorCommand<O extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(
+  args: string[],
+  options: O,
+  usage: string,
+): {
+  values: { [K in keyof O]?: FlagValue<O[K]> };
+  call: (method: string, path: string, body?: unknown) => Promise<unknown>;
+} {
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { ...options, endpoint: { type: 'string' }, 'api-key': { type: 'string' } },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const endpoint = (values['endpoint'] as string | undefined)?.replace(/\/+$/, '');
+  const apiKey = values['api-key'] as string | undefined;
+  if (!endpoint || !apiKey) throw new UsageError(`--endpoint and --api-key are required. Usage: ${usage}`);
+  return {
+    values: values as { [K in keyof O]?: FlagValue<O[K]> },
+    call: (method, path, body) => request(endpoint, apiKey, method, path, body),
+  };
 }

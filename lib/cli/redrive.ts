@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from './errors.ts';
-import { request } from './operator-api.ts';
+import { operatorCommand } from './operator-api.ts';
 
 const USAGE = 'cti-ingest redrive --queue validate|dedup|load|extract --endpoint URL --api-key OPERATOR_KEY';
 
@@ -18,29 +17,14 @@ const AnswerSchema = z
  * extract records no longer on the stream).
  */
 export async function runRedrive(args: string[]): Promise<number> {
-  let values: { queue?: string; endpoint?: string; 'api-key'?: string };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        queue: { type: 'string' },
-        endpoint: { type: 'string' },
-        'api-key': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const endpoint = values.endpoint?.replace(/\/+$/, '');
-  const apiKey = values['api-key'];
-  if (!endpoint || !apiKey) throw new UsageError(`--endpoint and --api-key are required. Usage: ${USAGE}`);
+  const { values, call } = operatorCommand(args, { queue: { type: 'string' } }, USAGE);
   const queue = values.queue;
   if (!queue || !(QUEUES as readonly string[]).includes(queue))
     throw new UsageError(`--queue must be one of ${QUEUES.join(', ')}. Usage: ${USAGE}`);
   let moved = 0;
   let unreadable: number | undefined;
   for (;;) {
-    const answer = AnswerSchema.parse(await request(endpoint, apiKey, 'POST', `/redrive/${queue}`));
+    const answer = AnswerSchema.parse(await call('POST', `/redrive/${queue}`));
     moved += answer.moved;
     if (answer.unreadable !== undefined) unreadable = Math.max(unreadable ?? 0, answer.unreadable);
     if (!answer.more) break;

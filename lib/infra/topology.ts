@@ -274,13 +274,15 @@ export const TOPOLOGY: Topology = {
       memoryMb: 512,
       trigger: { kind: 'api' },
       access: {
-        // audit: every operator action goes on the access trail.
-        tables: { apiKeys: 'read-write', audit: 'append' },
+        // audit: every operator action goes on the access trail; documentLedger: a replay's new entry.
+        tables: { apiKeys: 'read-write', audit: 'append', documentLedger: 'read-write' },
         // POST /redrive/{queue}: each DLQ's messages back to their queue; extract's back onto the stream.
         queues: { validate: 'send', dedup: 'send', load: 'send' },
         deadLetterQueues: { validate: 'move', dedup: 'move', load: 'move', extract: 'move' },
+        // redrive: read back and put again; a replay puts a claim check.
         streams: { rawDocuments: 'redrive' },
-        buckets: {},
+        // A replay checks the archived object is still there (HeadObject); extract reads it.
+        buckets: { rawArchive: 'read' },
         secrets: { operatorKey: 'read-write' },
       },
     },
@@ -428,6 +430,8 @@ export const TOPOLOGY: Topology = {
       { method: 'POST', path: '/keys/{keyId}/rotate', function: 'adminApi', auth: 'key' },
       { method: 'DELETE', path: '/keys/{keyId}', function: 'adminApi', auth: 'key' },
       { method: 'POST', path: '/redrive/{queue}', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/documents/{documentId}/replay', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/feeds/{feedId}/replay', function: 'adminApi', auth: 'key' },
     ],
   },
 };

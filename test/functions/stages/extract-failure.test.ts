@@ -1,17 +1,14 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDedupHandler } from '../../../functions/dedup/dedup.ts';
 import { createExtractHandler } from '../../../functions/extract/extract.ts';
-import { createLoadHandler } from '../../../functions/load/load.ts';
 import { acceptDocument } from '../../../functions/shared/intake.ts';
 import { redriveStreamFailures } from '../../../functions/shared/redrive.ts';
-import { createValidateHandler } from '../../../functions/validate/validate.ts';
 import { KinesisPoller } from '../../../lib/local/event-sources/kinesis-poller.ts';
 import { failureRecord } from '../../../lib/local/event-sources/mappings.ts';
 import { waitFor } from '../../helpers/local-emulators.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
-import { context, drainQueue, sqsEventFrom } from '../support/events.ts';
-import { type StageDeps, stageDeps } from '../support/pipeline.ts';
+import { context, drainQueue, kinesisEventOf } from '../support/events.ts';
+import { runDownstream, type StageDeps, stageDeps } from '../support/pipeline.ts';
 
 let aws: TestAws;
 let poller: KinesisPoller | undefined;
@@ -75,13 +72,6 @@ async function startExtract(extract: StageDeps['extract']): Promise<KinesisPolle
   return started;
 }
 
-/** Validate, dedup and load once over what is on their queues. */
-async function runDownstream(deps: StageDeps): Promise<void> {
-  await createValidateHandler(deps.validate, 5)(await sqsEventFrom(aws, aws.queues.validate), context);
-  await createDedupHandler(deps.dedup, 5)(await sqsEventFrom(aws, aws.queues.dedup), context);
-  await createLoadHandler(deps.load, 5)(await sqsEventFrom(aws, aws.queues.load), context);
-}
-
 describe('an extract that fails on every attempt', () => {
   it('is counted failed on its last attempt, its document completes, and a redrive reverses it exactly', async () => {
     // Prepare: a document on the stream whose archived object cannot be read on any attempt.
@@ -111,7 +101,7 @@ describe('an extract that fails on every attempt', () => {
     const redrive = () => redriveStreamFailures(aws, aws.dlqs.extract, aws.stream, () => true);
     const first = await redrive();
     await waitFor(async () => (await deps.ledger.get(documentId))?.applied.has('x') === true, 'the redrive');
-    await runDownstream(deps);
+    await runDownstream(aws, deps);
     const redriven = await deps.ledger.get(documentId);
     // A second redrive finds nothing; the same claim check delivered again changes no count.
     const second = await redrive();
@@ -157,19 +147,14 @@ describe('an extract that fails on every attempt', () => {
     });
     broken.key = s3Key;
     const handler = createExtractHandler(brokenArchive(deps, broken));
-    const { kinesisEventFrom } = await import('../support/events.ts');
-    const event = {
-      Records: (await kinesisEventFrom(aws)).Records.filter((r) =>
-        Buffer.from(r.kinesis.data, 'base64').toString().includes(documentId),
-      ),
-    };
+    const event = await kinesisEventOf(aws, documentId);
 
     // Act: five failed attempts (one short of the last), then one that works.
     for (let i = 0; i < 5; i++) await handler(event, context);
     const midway = await deps.ledger.get(documentId);
     broken.on = false;
     await handler(event, context);
-    await runDownstream(deps);
+    await runDownstream(aws, deps);
 
     // Assess
     expect(midway).toMatchObject({ status: 'processing', failed: 0, extractFailures: 5, records: 0 });
