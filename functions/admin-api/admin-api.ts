@@ -138,49 +138,47 @@ export async function adminRequest(
       deps.log.info('redrive', { queue: params.data.queue, ...result, by: caller.keyId });
       return json(200, { queue: params.data.queue, ...result });
     }
-    case 'POST /documents/{documentId}/replay': {
-      const params = DocumentParamsSchema.safeParse(event.pathParameters ?? {});
-      if (!params.success) return error(400, issuesOf(params.error));
-      const body = parseBody(event, EmptyBodySchema);
-      if (!body.success) return body.response;
-      if (!deps.replay) return error(500, 'replay is not configured for this function');
-      const { ledger } = deps.replay;
-      return replied(async () => {
-        const replay = await replayDocument(
-          deps.replay as ReplayDeps,
-          (id) => ledger.get(id),
-          params.data.documentId,
-        );
-        deps.log.info('document replayed', { ...replay, by: caller.keyId });
-        return { replays: [replay] };
-      });
-    }
-    case 'POST /feeds/{feedId}/replay': {
-      const params = FeedParamsSchema.safeParse(event.pathParameters ?? {});
-      if (!params.success) return error(400, issuesOf(params.error));
-      const body = parseBody(event, ReplayFeedBodySchema);
-      if (!body.success) return body.response;
-      if (!deps.replay) return error(500, 'replay is not configured for this function');
-      const replay = deps.replay;
-      return replied(async () => {
-        const result = await replayFeed(replay, params.data.feedId, body.data.since);
-        deps.log.info('feed replayed', {
-          feedId: params.data.feedId,
-          replays: result.replays.length,
-          by: caller.keyId,
-        });
-        return result;
-      });
-    }
+    case 'POST /documents/{documentId}/replay':
+      return replayRequest(deps, event, DocumentParamsSchema, EmptyBodySchema, async (replay, params) => ({
+        replays: [await replayDocument(replay, (id) => replay.ledger.get(id), params.documentId)],
+      }));
+    case 'POST /feeds/{feedId}/replay':
+      return replayRequest(deps, event, FeedParamsSchema, ReplayFeedBodySchema, (replay, params, body) =>
+        replayFeed(replay, params.feedId, body.since),
+      );
     default:
       return error(404, `no route ${route}`);
   }
 }
 
-/** 202 with what `run` answers; a document that cannot be replayed is its 404 or 409. */
-async function replied(run: () => Promise<unknown>): Promise<APIGatewayProxyResult> {
+/**
+ * A replay route: its path parameters and body parsed (400 naming what is wrong), then 202 with what `run`
+ * answers; a document that cannot be replayed is its 404 or 409.
+ */
+async function replayRequest<P extends z.ZodType, B extends z.ZodType>(
+  deps: AdminApiDeps,
+  event: APIGatewayProxyEvent,
+  paramsSchema: P,
+  bodySchema: B,
+  run: (
+    replay: NonNullable<AdminApiDeps['replay']>,
+    params: z.infer<P>,
+    body: z.infer<B>,
+  ) => Promise<{ replays: unknown[] }>,
+): Promise<APIGatewayProxyResult> {
+  const params = paramsSchema.safeParse(event.pathParameters ?? {});
+  if (!params.success) return error(400, issuesOf(params.error));
+  const body = parseBody(event, bodySchema);
+  if (!body.success) return body.response;
+  if (!deps.replay) return error(500, 'replay is not configured for this function');
   try {
-    return json(202, await run());
+    const answer = await run(deps.replay, params.data, body.data);
+    deps.log.info('replayed', {
+      route: event.resource,
+      replays: answer.replays.length,
+      by: callerOf(event)?.keyId,
+    });
+    return json(202, answer);
   } catch (e) {
     if (e instanceof ReplayRefusedError) return error(e.status, e.message);
     throw e;

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { AccessAudit } from '../shared/access-audit.ts';
 import { ApiKeyStore } from '../shared/api-keys.ts';
 import { sharedClients } from '../shared/clients.ts';
 import { parseEnv } from '../shared/env.ts';
+import { intakeDepsOf } from '../shared/intake.ts';
 import { Ledger } from '../shared/ledger.ts';
 import { createObservability } from '../shared/observability.ts';
 import { createAdminApiHandler } from './admin-api.ts';
@@ -50,16 +50,7 @@ export const handler = createAdminApiHandler(
       extract: { failureQueueUrl: env.DLQ_EXTRACT_URL, streamName: env.STREAM_RAW_DOCUMENTS },
     },
     replay: {
-      s3: clients.s3,
-      kinesis: clients.kinesis,
-      ddb: clients.doc,
-      names: {
-        bucket: env.BUCKET_RAW_ARCHIVE,
-        stream: env.STREAM_RAW_DOCUMENTS,
-        ledgerTable: env.TABLE_DOCUMENT_LEDGER,
-      },
-      now: () => new Date(),
-      newId: randomUUID,
+      ...intakeDepsOf(clients, env),
       ledger: new Ledger(clients.doc, env.TABLE_DOCUMENT_LEDGER),
     },
   },

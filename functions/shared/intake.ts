@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -12,6 +13,25 @@ export interface IntakeDeps {
   names: { bucket: string; stream: string; ledgerTable: string };
   now: () => Date;
   newId: () => string;
+}
+
+/** A handler's intake ports from its clients and the resource names in its environment. */
+export function intakeDepsOf(
+  clients: { s3: S3Client; kinesis: KinesisClient; doc: DynamoDBDocumentClient },
+  env: { BUCKET_RAW_ARCHIVE: string; STREAM_RAW_DOCUMENTS: string; TABLE_DOCUMENT_LEDGER: string },
+): IntakeDeps {
+  return {
+    s3: clients.s3,
+    kinesis: clients.kinesis,
+    ddb: clients.doc,
+    names: {
+      bucket: env.BUCKET_RAW_ARCHIVE,
+      stream: env.STREAM_RAW_DOCUMENTS,
+      ledgerTable: env.TABLE_DOCUMENT_LEDGER,
+    },
+    now: () => new Date(),
+    newId: randomUUID,
+  };
 }
 
 export interface IntakeInput {

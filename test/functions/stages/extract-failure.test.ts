@@ -21,8 +21,24 @@ afterEach(async () => {
 });
 afterAll(async () => aws?.stop());
 
+/**
+ * A document accepted (archived, in the ledger, on the stream) whose archived object the returned extract
+ * ports cannot read while `broken.on` — a fault on every attempt.
+ */
+async function documentWithBrokenArchive(deps: StageDeps, text: string) {
+  const broken = { on: true, key: '' };
+  const { documentId, s3Key } = await acceptDocument(deps.ingest.intake, {
+    feedId: 'feed-x',
+    format: 'text',
+    body: new TextEncoder().encode(text),
+    origin: 'push',
+  });
+  broken.key = s3Key;
+  return { documentId, broken, extract: brokenArchive(deps, broken) };
+}
+
 /** The archive refuses this document's object while `broken.on` (a fault on every attempt). */
-function brokenArchive(deps: StageDeps, broken: { on: boolean; key?: string }): StageDeps['extract'] {
+function brokenArchive(deps: StageDeps, broken: { on: boolean; key: string }): StageDeps['extract'] {
   return {
     ...deps.extract,
     s3: {
@@ -77,15 +93,10 @@ describe('an extract that fails on every attempt', () => {
     // Prepare: a document on the stream whose archived object cannot be read on any attempt.
     for (const q of [...Object.values(aws.queues), aws.dlqs.extract]) await drainQueue(aws, q);
     const deps = stageDeps(aws);
-    const broken: { on: boolean; key?: string } = { on: true };
-    const { documentId, s3Key } = await acceptDocument(deps.ingest.intake, {
-      feedId: 'feed-x',
-      format: 'text',
-      body: new TextEncoder().encode('c2 at 49.9.9.1 and 49.9.9.2'),
-      origin: 'push',
-    });
-    broken.key = s3Key;
-    const extract = brokenArchive(deps, broken);
+    const { documentId, broken, extract } = await documentWithBrokenArchive(
+      deps,
+      'c2 at 49.9.9.1 and 49.9.9.2',
+    );
 
     // Act: the mapping retries it 5 times, then gives up on it.
     poller = await startExtract(extract);
@@ -138,15 +149,8 @@ describe('an extract that fails on every attempt', () => {
     // Prepare
     for (const q of [...Object.values(aws.queues), aws.dlqs.extract]) await drainQueue(aws, q);
     const deps = stageDeps(aws);
-    const broken: { on: boolean; key?: string } = { on: true };
-    const { documentId, s3Key } = await acceptDocument(deps.ingest.intake, {
-      feedId: 'feed-x',
-      format: 'text',
-      body: new TextEncoder().encode('c2 at 49.9.8.1'),
-      origin: 'push',
-    });
-    broken.key = s3Key;
-    const handler = createExtractHandler(brokenArchive(deps, broken));
+    const { documentId, broken, extract } = await documentWithBrokenArchive(deps, 'c2 at 49.9.8.1');
+    const handler = createExtractHandler(extract);
     const event = await kinesisEventOf(aws, documentId);
 
     // Act: five failed attempts (one short of the last), then one that works.
