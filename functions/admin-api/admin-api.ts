@@ -10,6 +10,7 @@ import { error, json } from '../shared/http.ts';
 import type { Ledger } from '../shared/ledger.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
+import { decide, quarantinedRecord, type ReviewDeps } from '../shared/quarantine-review.ts';
 import { REDRIVE_STAGES, type RedriveTargets, redriveStage } from '../shared/redrive.ts';
 import { type ReplayDeps, ReplayRefusedError, replayDocument, replayFeed } from '../shared/replay.ts';
 
@@ -30,6 +31,8 @@ export interface AdminApiDeps {
   redriveBudgetMs?: number;
   /** POST /documents/{documentId}/replay and /feeds/{feedId}/replay: the ledger, archive and stream. */
   replay?: ReplayDeps & { ledger: Pick<Ledger, 'get'> };
+  /** GET /quarantine/{id}, POST /quarantine/release and /quarantine/discard. */
+  review?: ReviewDeps;
 }
 
 const RedriveParamsSchema = z.object({ queue: z.enum(REDRIVE_STAGES) });
@@ -43,6 +46,15 @@ const ReplayFeedBodySchema = z
   .object({ since: z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time' }).optional() })
   .strict();
 const EmptyBodySchema = z.object({}).strict();
+const QuarantineIdSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,600}$/, 'a quarantined record id'),
+});
+const ReviewBodySchema = z
+  .object({
+    ids: z.array(z.string().min(1).max(600)).min(1).max(100),
+    note: z.string().trim().min(1, 'say why').max(1000),
+  })
+  .strict();
 
 const CreateKeySchema = z
   .object({
@@ -146,6 +158,23 @@ export async function adminRequest(
       return replayRequest(deps, event, FeedParamsSchema, ReplayFeedBodySchema, (replay, params, body) =>
         replayFeed(replay, params.feedId, body.since),
       );
+    case 'GET /quarantine/{id}': {
+      const params = QuarantineIdSchema.safeParse(event.pathParameters ?? {});
+      if (!params.success) return error(400, issuesOf(params.error));
+      if (!deps.review) return error(500, 'quarantine review is not configured for this function');
+      const record = await quarantinedRecord(deps.review, params.data.id);
+      return record ? json(200, record) : error(404, `no quarantined record ${params.data.id}`);
+    }
+    case 'POST /quarantine/release':
+    case 'POST /quarantine/discard': {
+      const body = parseBody(event, ReviewBodySchema);
+      if (!body.success) return body.response;
+      if (!deps.review) return error(500, 'quarantine review is not configured for this function');
+      const decision = route === 'POST /quarantine/release' ? 'released' : 'discarded';
+      const records = await decide(deps.review, body.data.ids, decision, caller.keyId, body.data.note);
+      deps.log.info(`quarantine ${decision}`, { records: records.length, by: caller.keyId });
+      return json(200, { records });
+    }
     default:
       return error(404, `no route ${route}`);
   }
@@ -211,7 +240,7 @@ async function auditAction(deps: AdminApiDeps, event: APIGatewayProxyEvent, resu
   const caller = callerOf(event);
   if (!deps.access || !caller) return;
   const filters: Record<string, string> = {};
-  for (const name of ['keyId', 'queue', 'documentId', 'feedId']) {
+  for (const name of ['keyId', 'queue', 'documentId', 'feedId', 'id']) {
     const value = event.pathParameters?.[name];
     if (value) filters[name] = value.slice(0, 128);
   }

@@ -23,6 +23,7 @@ const env = parseEnv(
     DLQ_EXTRACT_URL: z.string().min(1),
     STREAM_RAW_DOCUMENTS: z.string().min(1),
     TABLE_DOCUMENT_LEDGER: z.string().min(1),
+    TABLE_QUARANTINE: z.string().min(1),
     BUCKET_RAW_ARCHIVE: z.string().min(1),
     SECRET_OPERATOR_KEY_ARN: z.string().min(1),
     POWERTOOLS_SERVICE_NAME: z.string().default('admin-api'),
@@ -31,6 +32,8 @@ const env = parseEnv(
 );
 const clients = sharedClients(env);
 const observability = createObservability(env.POWERTOOLS_SERVICE_NAME, env.POWERTOOLS_METRICS_NAMESPACE);
+
+const ledger = new Ledger(clients.doc, env.TABLE_DOCUMENT_LEDGER);
 
 export const handler = createAdminApiHandler(
   {
@@ -49,9 +52,17 @@ export const handler = createAdminApiHandler(
       },
       extract: { failureQueueUrl: env.DLQ_EXTRACT_URL, streamName: env.STREAM_RAW_DOCUMENTS },
     },
-    replay: {
-      ...intakeDepsOf(clients, env),
-      ledger: new Ledger(clients.doc, env.TABLE_DOCUMENT_LEDGER),
+    replay: { ...intakeDepsOf(clients, env), ledger },
+    review: {
+      doc: clients.doc,
+      sqs: clients.sqs,
+      ledger,
+      names: {
+        quarantineTable: env.TABLE_QUARANTINE,
+        auditTable: env.TABLE_AUDIT,
+        validateQueueUrl: env.QUEUE_VALIDATE_URL,
+      },
+      now: () => new Date(),
     },
   },
   observability,

@@ -40,6 +40,9 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'POST', path: '/redrive/{queue}', roles: ['operator'] },
   { method: 'POST', path: '/documents/{documentId}/replay', roles: ['operator'] },
   { method: 'POST', path: '/feeds/{feedId}/replay', roles: ['operator'] },
+  { method: 'GET', path: '/quarantine/{id}', roles: ['operator'] },
+  { method: 'POST', path: '/quarantine/release', roles: ['operator'] },
+  { method: 'POST', path: '/quarantine/discard', roles: ['operator'] },
 ];
 
 /** The push route, the one a provider's feeds narrow. */

@@ -15,6 +15,7 @@ import { error, json } from '../shared/http.ts';
 import { countsOf, type LedgerItem, LedgerItemSchema } from '../shared/ledger.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
+import { quarantineId } from '../shared/quarantine.ts';
 
 export interface QueryApiDeps {
   ddb: Pick<DynamoDBClient, 'send'>;
@@ -400,6 +401,8 @@ async function quarantine(deps: QueryApiDeps, event: APIGatewayProxyEvent, calle
           }),
         );
   const records = (out.Items ?? []).map((item) => ({
+    id: quarantineId(String(item['documentId']), String(item['recordKey'])),
+    status: item['status'] ?? 'quarantined',
     documentId: item['documentId'],
     feedId: item['feedId'],
     recordKey: item['recordKey'],

@@ -37,6 +37,7 @@ export const STAGE_COUNTERS = [
   'failedDedup',
   'failedLoad',
   'failedExtract',
+  'quarantineReleased',
 ] as const;
 export type StageCounter = (typeof STAGE_COUNTERS)[number];
 
@@ -253,6 +254,26 @@ export class Ledger {
       const item = await this.get(documentId);
       if (!item) throw new LedgerEntryMissingError(documentId);
       return { applied: false, item };
+    }
+  }
+
+  /**
+   * An operator released a quarantined record back into the pipeline (unit key `q:<recordKey>`, once): it
+   * leaves `quarantined`, and the document is open again until the record reaches its new outcome, which the
+   * stages then count under their own keys. Returns whether this call released it.
+   */
+  async release(documentId: string, key: string): Promise<boolean> {
+    const update = this.expression(key, { quarantined: -1, quarantineReleased: 1 }, {});
+    update.names['#status'] = 'status';
+    update.values[':processing'] = 'processing';
+    update.sets.push('#status = :processing');
+    try {
+      await this.update(documentId, { ...update, remove: ['completedAt'], condition: UNIT_UNSEEN });
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      if (!(await this.get(documentId))) throw new LedgerEntryMissingError(documentId);
+      return false;
     }
   }
 

@@ -44,6 +44,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'cti-ingest replay --document ID | --feed ID [--since T] --endpoint URL --api-key OPERATOR_KEY',
     run: async () => (await import('./replay.ts')).runReplay,
   },
+  quarantine: {
+    summary: 'list, show, release or discard quarantined records (operator key)',
+    usage:
+      'cti-ingest quarantine list [--document ID] [--feed ID] [--stage S] [--reason TEXT] | show ID | release ID… --note WHY | discard ID… --note WHY — with --endpoint URL --api-key OPERATOR_KEY',
+    run: async () => (await import('./quarantine.ts')).runQuarantine,
+  },
   push: {
     summary: 'push documents to the ingest API, the content type from each file format',
     usage: 'cti-ingest push FILE… --endpoint URL --api-key KEY [--feed ID]',

@@ -55,14 +55,19 @@ export function operatorCommand<O extends Record<string, { type: 'string' | 'boo
   args: string[],
   options: O,
   usage: string,
+  /** Whether the command takes positional arguments (then in `positionals`). */
+  allowPositionals = false,
 ): {
   values: { [K in keyof O]?: FlagValue<O[K]> };
+  positionals: string[];
   call: (method: string, path: string, body?: unknown) => Promise<unknown>;
 } {
   let values: Record<string, unknown>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args,
+      allowPositionals,
       options: { ...options, endpoint: { type: 'string' }, 'api-key': { type: 'string' } },
     }));
   } catch (error) {
@@ -73,6 +78,7 @@ export function operatorCommand<O extends Record<string, { type: 'string' | 'boo
   if (!endpoint || !apiKey) throw new UsageError(`--endpoint and --api-key are required. Usage: ${usage}`);
   return {
     values: values as { [K in keyof O]?: FlagValue<O[K]> },
+    positionals,
     call: (method, path, body) => request(endpoint, apiKey, method, path, body),
   };
 }

@@ -275,7 +275,13 @@ export const TOPOLOGY: Topology = {
       trigger: { kind: 'api' },
       access: {
         // audit: every operator action goes on the access trail; documentLedger: a replay's new entry.
-        tables: { apiKeys: 'read-write', audit: 'append', documentLedger: 'read-write' },
+        // quarantine: release and discard mark the record decided.
+        tables: {
+          apiKeys: 'read-write',
+          audit: 'append',
+          documentLedger: 'read-write',
+          quarantine: 'read-write',
+        },
         // POST /redrive/{queue}: each DLQ's messages back to their queue; extract's back onto the stream.
         queues: { validate: 'send', dedup: 'send', load: 'send' },
         deadLetterQueues: { validate: 'move', dedup: 'move', load: 'move', extract: 'move' },
@@ -432,6 +438,9 @@ export const TOPOLOGY: Topology = {
       { method: 'POST', path: '/redrive/{queue}', function: 'adminApi', auth: 'key' },
       { method: 'POST', path: '/documents/{documentId}/replay', function: 'adminApi', auth: 'key' },
       { method: 'POST', path: '/feeds/{feedId}/replay', function: 'adminApi', auth: 'key' },
+      { method: 'GET', path: '/quarantine/{id}', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/quarantine/release', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/quarantine/discard', function: 'adminApi', auth: 'key' },
     ],
   },
 };

@@ -1,12 +1,11 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminRequest } from '../../../functions/admin-api/admin-api.ts';
 import type { Caller } from '../../../functions/domain/access.ts';
-import { silentLog } from '../../../functions/shared/observability.ts';
 import { moveMessages, type RedriveTargets } from '../../../functions/shared/redrive.ts';
 import { createValidateHandler } from '../../../functions/validate/validate.ts';
+import { OPERATOR, operatorRequest } from '../support/admin.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
-import { apiEvent, context, drainMessages, drainQueue, sqsEventFrom, sqsRecord } from '../support/events.ts';
+import { context, drainMessages, drainQueue, sqsEventFrom, sqsRecord } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
 import { ipv4Indicator, newDocument } from '../support/records.ts';
 
@@ -16,7 +15,6 @@ beforeAll(async () => {
 });
 afterAll(async () => aws?.stop());
 
-const OPERATOR: Caller = { keyId: 'operator', role: 'operator', tlp: 'red', feeds: [] };
 const READER: Caller = { keyId: 'k-reader', role: 'reader', tlp: 'green', feeds: [] };
 const always = () => true;
 
@@ -34,15 +32,9 @@ function targets(): RedriveTargets {
 }
 
 const redriveRoute = (queue: string, caller: Caller = OPERATOR) =>
-  adminRequest(
-    {
-      keys: {} as never,
-      secrets: {} as never,
-      operatorKeySecretArn: 'arn',
-      log: silentLog,
-      redrive: targets(),
-    },
-    apiEvent({ method: 'POST', resource: '/redrive/{queue}', pathParameters: { queue }, caller }),
+  operatorRequest(
+    { redrive: targets() },
+    { method: 'POST', resource: '/redrive/{queue}', pathParameters: { queue }, caller },
   );
 
 describe('POST /redrive/{queue}', () => {

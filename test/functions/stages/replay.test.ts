@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminRequest } from '../../../functions/admin-api/admin-api.ts';
-import type { Caller } from '../../../functions/domain/access.ts';
 import { createExtractHandler } from '../../../functions/extract/extract.ts';
 import { acceptDocument } from '../../../functions/shared/intake.ts';
-import { silentLog } from '../../../functions/shared/observability.ts';
+import { operatorRequest } from '../support/admin.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
-import { apiEvent, context, drainQueue, kinesisEventOf } from '../support/events.ts';
+import { context, drainQueue, kinesisEventOf } from '../support/events.ts';
 import { runDownstream, type StageDeps, stageDeps } from '../support/pipeline.ts';
 
 let aws: TestAws;
@@ -16,29 +14,15 @@ beforeAll(async () => {
 });
 afterAll(async () => aws?.stop());
 
-const OPERATOR: Caller = { keyId: 'operator', role: 'operator', tlp: 'red', feeds: [] };
-
 function replayRoute(
   deps: StageDeps,
   resource: '/documents/{documentId}/replay' | '/feeds/{feedId}/replay',
   pathParameters: Record<string, string>,
   body?: unknown,
 ) {
-  return adminRequest(
-    {
-      keys: {} as never,
-      secrets: {} as never,
-      operatorKeySecretArn: 'arn',
-      log: silentLog,
-      replay: { ...deps.ingest.intake, ledger: deps.ledger },
-    },
-    apiEvent({
-      method: 'POST',
-      resource,
-      pathParameters,
-      caller: OPERATOR,
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    }),
+  return operatorRequest(
+    { replay: { ...deps.ingest.intake, ledger: deps.ledger } },
+    { method: 'POST', resource, pathParameters, body },
   );
 }
 
