@@ -47,7 +47,8 @@ export async function quarantinedRecord(deps: Pick<ReviewDeps, 'doc' | 'names'>,
 
 /**
  * The record as validate takes it: what validate quarantined is the candidate it saw (its `raw`, when whole);
- * a record extract quarantined is built again from its type and value, with the document's provenance.
+ * a record extract quarantined is built again from its type and value, with the document's provenance and
+ * TLP red.
  */
 async function candidateOf(deps: ReviewDeps, item: Item): Promise<{ candidate?: unknown; problem?: string }> {
   if (item['stage'] === 'validate' && typeof item['raw'] === 'string') {
@@ -66,6 +67,9 @@ async function candidateOf(deps: ReviewDeps, item: Item): Promise<{ candidate?: 
   const built = buildIndicator({
     type: type.data,
     value: item['value'],
+    // The record's own marking is not kept with it: fail closed, so a released record is never more visible
+    // than it was meant to be (operators read red).
+    tlp: 'red',
     source: {
       feedId: entry.feedId,
       documentId: entry.documentId,

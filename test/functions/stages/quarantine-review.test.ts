@@ -1,6 +1,7 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quarantineId } from '../../../functions/shared/quarantine.ts';
+import { fingerprint } from '../../../functions/domain/fingerprint.ts';
+import { quarantineId, writeQuarantine } from '../../../functions/shared/quarantine.ts';
 import { createValidateHandler } from '../../../functions/validate/validate.ts';
 import { OPERATOR, operatorRequest } from '../support/admin.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
@@ -166,6 +167,52 @@ describe('quarantine release and discard', () => {
       quarantined: 1,
       loaded: 0,
     });
+  });
+
+  it('builds a record extract quarantined again from its type and value, at TLP red, and loads it', async () => {
+    // Prepare: a document of one record that extract quarantined (its marking is not in the record).
+    for (const q of Object.values(aws.queues)) await drainQueue(aws, q);
+    const deps = stageDeps(aws);
+    const documentId = await newDocument(aws, 1, { feedId: 'feed-qx' });
+    await deps.ledger.apply(documentId, 'x:seed', { quarantined: 1 });
+    await writeQuarantine(
+      aws.doc,
+      aws.tables.quarantine,
+      [
+        {
+          documentId,
+          feedId: 'feed-qx',
+          recordKey: 'extract#0',
+          stage: 'extract',
+          reason: 'record too large for a queue message',
+          type: 'ipv4',
+          value: '54.3.3.1',
+          raw: '{"labels":["xxxx…(truncated)',
+        },
+      ],
+      new Date(),
+    );
+    const id = quarantineId(documentId, 'extract#0');
+
+    // Act
+    const released = await route(deps, 'POST', '/quarantine/release', { body: { ids: [id], note: 'ok' } });
+    await runDownstream(aws, deps);
+
+    // Assess
+    expect(JSON.parse(released.body)).toEqual({ records: [{ id, outcome: 'released' }] });
+    expect(await ledgerCounts(deps, documentId)).toEqual({
+      status: 'complete',
+      records: 1,
+      quarantined: 0,
+      loaded: 1,
+    });
+    const stored = await aws.doc.send(
+      new GetCommand({
+        TableName: aws.tables.indicators,
+        Key: { fingerprint: fingerprint('ipv4', '54.3.3.1') },
+      }),
+    );
+    expect(stored.Item).toMatchObject({ tlp: 'red', sources: { 'feed-qx': { tlp: 'red', documentId } } });
   });
 
   it.each([
