@@ -73,6 +73,12 @@ export const ROUTE_ACCESS: readonly RouteAccess[] = [
   { method: 'POST', path: '/keys', roles: ['operator'] },
   { method: 'POST', path: '/keys/{keyId}/rotate', roles: ['operator'] },
   { method: 'DELETE', path: '/keys/{keyId}', roles: ['operator'] },
+  { method: 'POST', path: '/redrive/{queue}', roles: ['operator'] },
+  { method: 'POST', path: '/documents/{documentId}/replay', roles: ['operator'] },
+  { method: 'POST', path: '/feeds/{feedId}/replay', roles: ['operator'] },
+  { method: 'GET', path: '/quarantine/{id}', roles: ['operator'] },
+  { method: 'POST', path: '/quarantine/release', roles: ['operator'] },
+  { method: 'POST', path: '/quarantine/discard', roles: ['operator'] },
 ];
 
 /** The push route, the one a provider's feeds narrow. */

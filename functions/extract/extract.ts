@@ -28,6 +28,11 @@ export interface ExtractDeps {
   maxMessageBytes?: number;
   /** Documents larger than this are read from S3 as a stream and sent on as they are parsed. */
   streamAboveBytes?: number;
+  /**
+   * The Kinesis mapping's MaximumRetryAttempts (-1: until the record expires): a document whose extract has
+   * failed this many times plus one is counted failed, so it completes instead of staying `processing`.
+   */
+  retryAttempts: number;
 }
 
 /** Above this, a document is streamed: a Lambda never holds a big one whole (the API takes 10 MiB). */
@@ -151,7 +156,8 @@ export async function extractDocument(deps: ExtractDeps, claim: ClaimCheck): Pro
     const options = {
       feedId: claim.feedId,
       receivedAt: claim.receivedAt,
-      documentId: claim.documentId,
+      // A replay's reports are the original's (their source names it); its messages count on the replay.
+      documentId: claim.replayOf ?? claim.documentId,
       preset: feedConfig?.preset,
       feedConfig,
     };
@@ -289,8 +295,42 @@ export async function extractKinesisRecord(deps: ExtractDeps, record: KinesisStr
     deps.counter.count('InvalidClaimChecks', 1);
     return;
   }
-  const summary = await extractDocument(deps, claim.data);
-  deps.log.info('document extracted', { ...summary });
+  try {
+    const summary = await extractDocument(deps, claim.data);
+    deps.log.info('document extracted', { ...summary });
+  } catch (error) {
+    await countFailedOnLastTry(deps, claim.data, error);
+    throw error;
+  }
+}
+
+/**
+ * A failed extract attempt: counted in the ledger; on the last one the mapping grants (retries + 1) the
+ * document is counted one record `failed` under the extract key `x`, so it completes. The record still goes
+ * to the mapping's on-failure destination; a later success of the same claim check (a redrive puts it back
+ * on the stream) takes the failure out again in the ledger's one conditional update.
+ */
+async function countFailedOnLastTry(deps: ExtractDeps, claim: ClaimCheck, cause: unknown): Promise<void> {
+  const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  try {
+    const failures = await deps.ledger.countExtractFailure(claim.documentId);
+    deps.log.warn('extract attempt failed', { documentId: claim.documentId, failures, reason });
+    if (deps.retryAttempts < 0 || failures <= deps.retryAttempts) return;
+    const { applied } = await deps.ledger.recordFailure(claim.documentId, 'x', 1, 'failedExtract', reason, {
+      ownRecords: true,
+    });
+    if (applied)
+      deps.log.error('extract failed on its last attempt; the document is counted failed', {
+        documentId: claim.documentId,
+        failures,
+      });
+  } catch (error) {
+    // The record is retried (or given up on) either way; the accounting failure is said, not thrown over it.
+    deps.log.error('could not count a failed extract attempt', {
+      documentId: claim.documentId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
 }
 
 /** The Kinesis handler: each claim check processed on its own; failures → batchItemFailures. */

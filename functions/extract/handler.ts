@@ -30,6 +30,7 @@ export const handler = createExtractHandler(
     log: observability.log,
     counter: observability.counter,
     now,
+    retryAttempts: env.CTI_KINESIS_RETRY_ATTEMPTS,
   },
   observability,
 );

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -6,6 +5,7 @@ import middy from '@middy/core';
 import { z } from 'zod';
 import { sharedClients } from '../shared/clients.ts';
 import { parseEnv } from '../shared/env.ts';
+import { intakeDepsOf } from '../shared/intake.ts';
 import { createObservability } from '../shared/observability.ts';
 import { runFeedPull } from './feed-pull.ts';
 import { createFeedPullPorts } from './ports.ts';
@@ -31,18 +31,7 @@ const clients = sharedClients(env);
 const observability = createObservability(env.POWERTOOLS_SERVICE_NAME, env.POWERTOOLS_METRICS_NAMESPACE);
 const ports = {
   ...createFeedPullPorts({
-    intake: {
-      s3: clients.s3,
-      kinesis: clients.kinesis,
-      ddb: clients.doc,
-      names: {
-        bucket: env.BUCKET_RAW_ARCHIVE,
-        stream: env.STREAM_RAW_DOCUMENTS,
-        ledgerTable: env.TABLE_DOCUMENT_LEDGER,
-      },
-      now: () => new Date(),
-      newId: randomUUID,
-    },
+    intake: intakeDepsOf(clients, env),
     feedStateTable: env.TABLE_FEED_STATE,
     secrets: new SecretsManagerClient({ region: env.AWS_REGION }),
     log: observability.log,

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { sharedClients } from '../shared/clients.ts';
 import { IngestApiEnvSchema, parseEnv } from '../shared/env.ts';
+import { intakeDepsOf } from '../shared/intake.ts';
 import { createObservability } from '../shared/observability.ts';
 import { createIngestApiHandler } from './ingest-api.ts';
 
@@ -15,18 +15,7 @@ const observability = createObservability(
 
 export const handler = createIngestApiHandler(
   {
-    intake: {
-      s3: clients.s3,
-      kinesis: clients.kinesis,
-      ddb: clients.doc,
-      names: {
-        bucket: env.BUCKET_RAW_ARCHIVE,
-        stream: env.STREAM_RAW_DOCUMENTS,
-        ledgerTable: env.TABLE_DOCUMENT_LEDGER,
-      },
-      now: () => new Date(),
-      newId: randomUUID,
-    },
+    intake: intakeDepsOf(clients, env),
     doc: clients.doc,
     feedsTable: env.TABLE_FEEDS,
     maxBytes: MAX_DOCUMENT_BYTES,

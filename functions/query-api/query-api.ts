@@ -14,6 +14,7 @@ import { error, json } from '../shared/http.ts';
 import { countsOf, type LedgerItem, LedgerItemSchema } from '../shared/ledger.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
+import { quarantineId } from '../shared/quarantine.ts';
 import { exportIndicators, exportMisp } from './exports.ts';
 import { feedFilter, feedItems } from './feeds.ts';
 import { listIndicators, lookupIndicator } from './indicators.ts';
@@ -244,6 +245,8 @@ async function quarantine(deps: QueryApiDeps, event: APIGatewayProxyEvent, calle
           }),
         );
   const records = (out.Items ?? []).map((item) => ({
+    id: quarantineId(String(item['documentId']), String(item['recordKey'])),
+    status: item['status'] ?? 'quarantined',
     documentId: item['documentId'],
     feedId: item['feedId'],
     recordKey: item['recordKey'],
@@ -292,7 +295,7 @@ async function audit(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Ca
   return { events, cursor: encodeCursor(out.LastEvaluatedKey) };
 }
 
-const STAGE_OF_UNIT: Record<string, string> = { v: 'validate', d: 'dedup', l: 'load' };
+const STAGE_OF_UNIT: Record<string, string> = { x: 'extract', v: 'validate', d: 'dedup', l: 'load' };
 
 /**
  * One document: its counts, per-stage counters, and each unit counted failed with the stage and the error it
@@ -322,6 +325,7 @@ async function pipeline(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller:
         indicators: n('extractIndicators'),
         quarantined: n('extractQuarantined'),
         skipped: n('extractSkipped'),
+        failed: n('failedExtract'),
       },
       validate: {
         in: n('validateIn'),

@@ -59,7 +59,7 @@ export function returnedCount(body: unknown): number | undefined {
   if (body === null || typeof body !== 'object') return undefined;
   // One indicator looked up by value.
   if (typeof (body as Record<string, unknown>).fingerprint === 'string') return 1;
-  for (const key of ['indicators', 'documents', 'records', 'keys', 'feeds', 'events']) {
+  for (const key of ['indicators', 'documents', 'records', 'keys', 'feeds', 'events', 'replays']) {
     const list = (body as Record<string, unknown>)[key];
     if (Array.isArray(list)) return list.length;
   }

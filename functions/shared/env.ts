@@ -57,6 +57,8 @@ export const ExtractEnvSchema = BaseEnvSchema.extend({
   TABLE_AUDIT: name,
   QUEUE_VALIDATE_URL: name,
   BUCKET_RAW_ARCHIVE: name,
+  /** The Kinesis mapping's MaximumRetryAttempts (-1: until the record expires). */
+  CTI_KINESIS_RETRY_ATTEMPTS: z.coerce.number().int().min(-1).default(5),
 });
 
 export const ValidateEnvSchema = BaseEnvSchema.extend({

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Format } from '../domain/indicator.ts';
-import { Ledger } from './ledger.ts';
+import { Ledger, type NewLedgerEntry } from './ledger.ts';
 import type { ClaimCheck } from './messages.ts';
 
 export interface IntakeDeps {
@@ -12,6 +13,25 @@ export interface IntakeDeps {
   names: { bucket: string; stream: string; ledgerTable: string };
   now: () => Date;
   newId: () => string;
+}
+
+/** A handler's intake ports from its clients and the resource names in its environment. */
+export function intakeDepsOf(
+  clients: { s3: S3Client; kinesis: KinesisClient; doc: DynamoDBDocumentClient },
+  env: { BUCKET_RAW_ARCHIVE: string; STREAM_RAW_DOCUMENTS: string; TABLE_DOCUMENT_LEDGER: string },
+): IntakeDeps {
+  return {
+    s3: clients.s3,
+    kinesis: clients.kinesis,
+    ddb: clients.doc,
+    names: {
+      bucket: env.BUCKET_RAW_ARCHIVE,
+      stream: env.STREAM_RAW_DOCUMENTS,
+      ledgerTable: env.TABLE_DOCUMENT_LEDGER,
+    },
+    now: () => new Date(),
+    newId: randomUUID,
+  };
 }
 
 export interface IntakeInput {
@@ -54,8 +74,9 @@ export async function acceptDocument(
   );
   const removeArchived = () =>
     deps.s3.send(new DeleteObjectCommand({ Bucket: deps.names.bucket, Key: s3Key }));
-  try {
-    await new Ledger(deps.ddb, deps.names.ledgerTable, deps.now).create({
+  await enterPipeline(
+    deps,
+    {
       documentId,
       feedId: input.feedId,
       receivedAt,
@@ -63,19 +84,41 @@ export async function acceptDocument(
       format: input.format,
       origin: input.origin,
       sizeBytes: input.body.byteLength,
-    });
+    },
+    input.contentType ? { contentType: input.contentType } : {},
+    removeArchived,
+  );
+  return { documentId, s3Key };
+}
+
+/**
+ * An archived document into the pipeline (a push or pull, or a replay): its ledger entry, then its claim check on the raw-documents stream.
+ * When a step fails, what was written is removed again (the entry only while nothing has counted on it, then
+ * `removeArchived` when given) and the error goes to the caller.
+ */
+export async function enterPipeline(
+  deps: Pick<IntakeDeps, 'kinesis' | 'ddb' | 'names' | 'now'>,
+  entry: NewLedgerEntry,
+  /** Claim-check fields beyond the entry's: a push's content type; a replay's original receivedAt. */
+  claimFields: Pick<ClaimCheck, 'contentType' | 'receivedAt' | 'replayOf'> | Pick<ClaimCheck, 'contentType'>,
+  removeArchived?: () => Promise<unknown>,
+): Promise<void> {
+  const { documentId } = entry;
+  const archived = removeArchived ? [removeArchived] : [];
+  try {
+    await new Ledger(deps.ddb, deps.names.ledgerTable, deps.now).create(entry);
   } catch (error) {
-    await undo(error, [removeArchived]);
+    await undo(error, archived);
   }
   const claim: ClaimCheck = {
     documentId,
-    feedId: input.feedId,
-    s3Key,
-    format: input.format,
-    receivedAt,
-    sizeBytes: input.body.byteLength,
-    origin: input.origin,
-    ...(input.contentType ? { contentType: input.contentType } : {}),
+    feedId: entry.feedId,
+    s3Key: entry.s3Key,
+    format: entry.format as Format,
+    receivedAt: entry.receivedAt,
+    sizeBytes: entry.sizeBytes,
+    origin: entry.origin,
+    ...claimFields,
   };
   try {
     await deps.kinesis.send(
@@ -97,10 +140,9 @@ export async function acceptDocument(
             ExpressionAttributeValues: { ':processing': 'processing', ':zero': 0 },
           }),
         ),
-      removeArchived,
+      ...archived,
     ]);
   }
-  return { documentId, s3Key };
 }
 
 /** Undo what an intake step left, then rethrow its error (with any undo that failed as its cause). */

@@ -36,6 +36,8 @@ export const STAGE_COUNTERS = [
   'failedValidate',
   'failedDedup',
   'failedLoad',
+  'failedExtract',
+  'quarantineReleased',
 ] as const;
 export type StageCounter = (typeof STAGE_COUNTERS)[number];
 
@@ -51,6 +53,7 @@ export const LedgerItemSchema = z.object({
   format: z.string().optional(),
   origin: z.string().optional(),
   sizeBytes: z.number().optional(),
+  replayOf: z.string().optional(),
   status: z.enum(['processing', 'complete']),
   records: num,
   loaded: num,
@@ -63,8 +66,19 @@ export const LedgerItemSchema = z.object({
   applied: z.set(z.string()).default(() => new Set<string>()),
   /** Units counted failed on their last receive and not (yet) succeeded since: key → what was counted. */
   failedUnits: z
-    .record(z.string(), z.object({ records: z.number(), counter: z.string(), reason: z.string().optional() }))
+    .record(
+      z.string(),
+      z.object({
+        records: z.number(),
+        counter: z.string(),
+        reason: z.string().optional(),
+        /** The failure added its records to `records` too (extract: nothing else counted them). */
+        ownRecords: z.boolean().optional(),
+      }),
+    )
     .default({}),
+  /** Failed extract attempts of the document so far (its Kinesis record's retries). */
+  extractFailures: num,
   updatedAt: z.string().optional(),
   completedAt: z.string().optional(),
   ...Object.fromEntries(STAGE_COUNTERS.map((c) => [c, num])),
@@ -110,6 +124,8 @@ export interface NewLedgerEntry {
   format: string;
   origin: 'push' | 'pull';
   sizeBytes: number;
+  /** A replay from the raw archive: the document it replays (its own counts are this entry's). */
+  replayOf?: string;
 }
 
 export class Ledger {
@@ -192,6 +208,12 @@ export class Ledger {
     counter: StageCounter,
     /** Why the unit failed (its last error), kept for GET /status/pipelines/{documentId}. */
     reason?: string,
+    /**
+     * `ownRecords`: the failed unit's records were never counted in `records` (a document whose extract
+     * failed: nothing read it), so the failure adds them there too and marks extraction done; its reversal
+     * takes them out again.
+     */
+    options: { ownRecords?: boolean } = {},
   ) {
     // Entries created before `failedUnits` existed get the map first (a failure is rare: one more write).
     await this.doc
@@ -210,9 +232,19 @@ export class Ledger {
         throw error;
       });
     // The unit's key is not added to `applied`: that is for success. The failure lives in `failedUnits`.
-    const update = this.expression(key, { failed: records, [counter]: records }, { markApplied: false });
+    const own = options.ownRecords === true;
+    const update = this.expression(
+      key,
+      { failed: records, [counter]: records, ...(own ? { records } : {}) },
+      { markApplied: false, extractDone: own },
+    );
     update.sets.push('#failedUnits.#unit = :failure');
-    update.values[':failure'] = { records, counter, ...(reason ? { reason: reason.slice(0, 1024) } : {}) };
+    update.values[':failure'] = {
+      records,
+      counter,
+      ...(reason ? { reason: reason.slice(0, 1024) } : {}),
+      ...(own ? { ownRecords: true } : {}),
+    };
     try {
       const item = await this.update(documentId, { ...update, condition: UNIT_UNSEEN });
       if (item.status === 'processing' && isComplete(item)) await this.markComplete(documentId, item);
@@ -225,19 +257,56 @@ export class Ledger {
     }
   }
 
+  /**
+   * An operator released a quarantined record back into the pipeline (unit key `q:<recordKey>`, once): it
+   * leaves `quarantined`, and the document is open again until the record reaches its new outcome, which the
+   * stages then count under their own keys. Returns whether this call released it.
+   */
+  async release(documentId: string, key: string): Promise<boolean> {
+    const update = this.expression(key, { quarantined: -1, quarantineReleased: 1 }, {});
+    update.names['#status'] = 'status';
+    update.values[':processing'] = 'processing';
+    update.sets.push('#status = :processing');
+    try {
+      await this.update(documentId, { ...update, remove: ['completedAt'], condition: UNIT_UNSEEN });
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      if (!(await this.get(documentId))) throw new LedgerEntryMissingError(documentId);
+      return false;
+    }
+  }
+
+  /** Count one failed extract attempt of a document; returns how many have failed so far. */
+  async countExtractFailure(documentId: string): Promise<number> {
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { documentId },
+        UpdateExpression: 'ADD #failures :one SET #updatedAt = :now',
+        ConditionExpression: 'attribute_exists(documentId)',
+        ExpressionAttributeNames: { '#failures': 'extractFailures', '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':one': 1, ':now': this.now().toISOString() },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(out.Attributes?.['extractFailures'] ?? 0);
+  }
+
   /** Success of a unit counted failed: its outcome in, its failure out, the document open again. */
   private reverseFailure(
     documentId: string,
     key: string,
     delta: Delta,
     options: { extractDone?: boolean },
-    failure: { records: number; counter: string },
+    failure: { records: number; counter: string; ownRecords?: boolean | undefined },
   ): Promise<LedgerItem> {
     const counter = failure.counter as StageCounter;
     const reversed: Delta = {
       ...delta,
       failed: (delta.failed ?? 0) - failure.records,
       [counter]: (delta[counter] ?? 0) - failure.records,
+      ...(failure.ownRecords ? { records: (delta.records ?? 0) - failure.records } : {}),
     };
     const update = this.expression(key, reversed, options);
     update.names['#status'] = 'status';

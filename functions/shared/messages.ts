@@ -18,6 +18,12 @@ export const ClaimCheckSchema = z.object({
   sizeBytes: z.number().int().min(0),
   contentType: z.string().optional(),
   origin: z.enum(['push', 'pull']).optional(),
+  /**
+   * A replay: the document it replays. Its indicators name that document and its `receivedAt` (the claim's)
+   * as their source, so they are the same reports again — the load merge and dedup recognize them — while
+   * the messages count on the replay's own ledger entry (`documentId`).
+   */
+  replayOf: z.string().min(1).optional(),
 });
 export type ClaimCheck = z.infer<typeof ClaimCheckSchema>;
 

@@ -70,3 +70,19 @@ export async function writeQuarantine(
     entries.map((e) => ({ PutRequest: { Item: { ...boundedEntry(e), quarantinedAt, expiresAt } } })),
   );
 }
+
+/**
+ * A quarantined record's id in the API: its document and record key (which holds `#`, unsafe in a URL path),
+ * as one base64url token.
+ */
+export function quarantineId(documentId: string, recordKey: string): string {
+  return Buffer.from(`${documentId}\n${recordKey}`).toString('base64url');
+}
+
+/** The document and record key an id names; undefined when it is not one. */
+export function parseQuarantineId(id: string): { documentId: string; recordKey: string } | undefined {
+  if (!/^[A-Za-z0-9_-]{1,600}$/.test(id)) return undefined;
+  const [documentId, recordKey, ...rest] = Buffer.from(id, 'base64url').toString('utf8').split('\n');
+  if (!documentId || !recordKey || rest.length > 0) return undefined;
+  return { documentId, recordKey };
+}

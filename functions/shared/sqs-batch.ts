@@ -1,4 +1,5 @@
 import {
+  type MessageAttributeValue,
   SendMessageBatchCommand,
   type SendMessageBatchCommandOutput,
   type SQSClient,
@@ -18,6 +19,8 @@ export interface OutgoingMessage {
   body: string;
   /** FIFO queues: the message group (one consumer at a time per group) and the deduplication id. */
   fifo?: { groupId: string; deduplicationId: string };
+  /** Message attributes, sent as given (a redrive keeps a message's own). */
+  attributes?: Record<string, MessageAttributeValue>;
 }
 
 /** Entries SQS kept refusing after every retry; the records they came from must fail. */
@@ -130,6 +133,9 @@ export async function sendMessages(
             MessageBody: transportSafe(m.body),
             ...(m.fifo
               ? { MessageGroupId: m.fifo.groupId, MessageDeduplicationId: m.fifo.deduplicationId }
+              : {}),
+            ...(m.attributes && Object.keys(m.attributes).length > 0
+              ? { MessageAttributes: m.attributes }
               : {}),
           })),
         }),

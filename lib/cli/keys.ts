@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from './errors.ts';
+import { operatorCommand } from './operator-api.ts';
 
 const USAGE =
   'cti-ingest keys create|rotate|revoke|list --endpoint URL --api-key OPERATOR_KEY [--feed ID]… [--role provider|reader|operator] [--tlp LEVEL] [--key-id ID]';
@@ -23,34 +23,16 @@ export async function runKeys(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (!action || !['create', 'rotate', 'revoke', 'list'].includes(action))
     throw new UsageError(`expected create, rotate, revoke or list. Usage: ${USAGE}`);
-  let values: {
-    endpoint?: string;
-    'api-key'?: string;
-    feed?: string[];
-    role?: string;
-    tlp?: string;
-    'key-id'?: string;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: {
-        endpoint: { type: 'string' },
-        'api-key': { type: 'string' },
-        feed: { type: 'string', multiple: true },
-        role: { type: 'string' },
-        tlp: { type: 'string' },
-        'key-id': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const endpoint = values.endpoint?.replace(/\/+$/, '');
-  const apiKey = values['api-key'];
-  if (!endpoint || !apiKey) throw new UsageError(`--endpoint and --api-key are required. Usage: ${USAGE}`);
-  const call = (method: string, path: string, body?: unknown) =>
-    request(endpoint, apiKey, method, path, body);
+  const { values, call } = operatorCommand(
+    rest,
+    {
+      feed: { type: 'string', multiple: true },
+      role: { type: 'string' },
+      tlp: { type: 'string' },
+      'key-id': { type: 'string' },
+    },
+    USAGE,
+  );
   const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
   switch (action) {
@@ -102,40 +84,4 @@ async function providerKeyOf(
       `feed ${feed} has ${keys.length} provider keys${keys.length ? ` (${keys.map((k) => k.keyId).join(', ')})` : ''}; rotate one with --key-id`,
     );
   return (keys[0] as { keyId: string }).keyId;
-}
-
-async function request(
-  endpoint: string,
-  apiKey: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(`${endpoint}${path}`, {
-      method,
-      headers: { 'x-api-key': apiKey, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    throw new UsageError(`cannot reach ${endpoint}: ${cause?.code ?? (error as Error).message}`);
-  }
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  if (!response.ok) {
-    const message =
-      (json as { error?: unknown; message?: unknown } | undefined)?.error ??
-      (json as { message?: unknown })?.message;
-    throw new UsageError(
-      `${method} ${path}: ${response.status} ${typeof message === 'string' ? message : text.slice(0, 200)}`,
-    );
-  }
-  return json;
 }

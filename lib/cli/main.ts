@@ -34,6 +34,22 @@ const COMMANDS: Record<string, Command> = {
       'cti-ingest keys create|rotate|revoke|list --endpoint URL --api-key OPERATOR_KEY [--feed ID]… [--role provider|reader|operator] [--tlp LEVEL] [--key-id ID]',
     run: async () => (await import('./keys.ts')).runKeys,
   },
+  redrive: {
+    summary: "move a stage's dead-letter queue back to its source (operator key)",
+    usage: 'cti-ingest redrive --queue validate|dedup|load|extract --endpoint URL --api-key OPERATOR_KEY',
+    run: async () => (await import('./redrive.ts')).runRedrive,
+  },
+  replay: {
+    summary: 'replay a document or a feed from the raw archive, each under a new document id (operator key)',
+    usage: 'cti-ingest replay --document ID | --feed ID [--since T] --endpoint URL --api-key OPERATOR_KEY',
+    run: async () => (await import('./replay.ts')).runReplay,
+  },
+  quarantine: {
+    summary: 'list, show, release or discard quarantined records (operator key)',
+    usage:
+      'cti-ingest quarantine list [--document ID] [--feed ID] [--stage S] [--reason TEXT] | show ID | release ID… --note WHY | discard ID… --note WHY — with --endpoint URL --api-key OPERATOR_KEY',
+    run: async () => (await import('./quarantine.ts')).runQuarantine,
+  },
   push: {
     summary: 'push documents to the ingest API, the content type from each file format',
     usage: 'cti-ingest push FILE… --endpoint URL --api-key KEY [--feed ID]',

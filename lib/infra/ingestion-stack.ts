@@ -113,6 +113,7 @@ export class IngestionStack extends Stack {
     const resources: AccessResources = {
       tables,
       queues: mapValues(queues, (q) => q.queue),
+      deadLetterQueues: { ...mapValues(queues, (q) => q.dlq), extract: streamFailures },
       streams: { rawDocuments: stream },
       buckets: { rawArchive: archive.bucket },
       secrets,
@@ -125,7 +126,7 @@ export class IngestionStack extends Stack {
         case 'queue':
           return queues[name as QueueKey].queue.queueUrl;
         case 'dlq':
-          return queues[name as QueueKey].dlq.queueUrl;
+          return name === 'extract' ? streamFailures.queueUrl : queues[name as QueueKey].dlq.queueUrl;
         case 'stream':
           return stream.streamName;
         case 'secret':
@@ -163,6 +164,9 @@ export class IngestionStack extends Stack {
           CTI_LOAD_MESSAGE_GROUPS: String(profile.loadMessageGroups),
           ...(trigger.kind === 'sqs'
             ? { CTI_MAX_RECEIVE_COUNT: String(topology.queues[trigger.queue].maxReceiveCount) }
+            : {}),
+          ...(trigger.kind === 'kinesis'
+            ? { CTI_KINESIS_RETRY_ATTEMPTS: String(trigger.retryAttempts) }
             : {}),
         },
       });

@@ -65,6 +65,8 @@ export type TableKey =
   | 'audit'
   | 'feedState';
 export type QueueKey = 'validate' | 'dedup' | 'load';
+/** A stage's dead-letter queue: each queue's DLQ, and `extract`, the Kinesis mapping's on-failure queue. */
+export type DeadLetterKey = QueueKey | 'extract';
 export type StreamKey = 'rawDocuments';
 export type BucketKey = 'rawArchive';
 export type SecretKey = 'operatorKey';
@@ -120,9 +122,12 @@ export interface Access {
   tables: Partial<Record<TableKey, 'read' | 'write' | 'read-write' | 'append' | 'read-append'>>;
   /** `describe`: its attributes only (health checks). */
   queues: Partial<Record<QueueKey, 'send' | 'describe'>>;
-  streams: Partial<Record<StreamKey, 'put' | 'describe'>>;
+  /** `redrive`: read records back by sequence number and put them again (the extract redrive). */
+  streams: Partial<Record<StreamKey, 'put' | 'describe' | 'redrive'>>;
   buckets: Partial<Record<BucketKey, 'read' | 'write' | 'read-write' | 'describe'>>;
   secrets?: Partial<Record<SecretKey, 'read' | 'read-write'>>;
+  /** `move`: receive and delete (a redrive moves a DLQ's messages back to their source). */
+  deadLetterQueues?: Partial<Record<DeadLetterKey, 'move'>>;
 }
 
 export interface FunctionSpec {
@@ -274,11 +279,21 @@ export const TOPOLOGY: Topology = {
       memoryMb: 512,
       trigger: { kind: 'api' },
       access: {
-        // audit: every operator action goes on the access trail.
-        tables: { apiKeys: 'read-write', audit: 'append' },
-        queues: {},
-        streams: {},
-        buckets: {},
+        // audit: every operator action goes on the access trail; documentLedger: a replay's new entry.
+        // quarantine: release and discard mark the record decided.
+        tables: {
+          apiKeys: 'read-write',
+          audit: 'append',
+          documentLedger: 'read-write',
+          quarantine: 'read-write',
+        },
+        // POST /redrive/{queue}: each DLQ's messages back to their queue; extract's back onto the stream.
+        queues: { validate: 'send', dedup: 'send', load: 'send' },
+        deadLetterQueues: { validate: 'move', dedup: 'move', load: 'move', extract: 'move' },
+        // redrive: read back and put again; a replay puts a claim check.
+        streams: { rawDocuments: 'redrive' },
+        // A replay checks the archived object is still there (HeadObject); extract reads it.
+        buckets: { rawArchive: 'read' },
         secrets: { operatorKey: 'read-write' },
       },
     },
@@ -458,6 +473,12 @@ export const TOPOLOGY: Topology = {
       { method: 'POST', path: '/keys', function: 'adminApi', auth: 'key' },
       { method: 'POST', path: '/keys/{keyId}/rotate', function: 'adminApi', auth: 'key' },
       { method: 'DELETE', path: '/keys/{keyId}', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/redrive/{queue}', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/documents/{documentId}/replay', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/feeds/{feedId}/replay', function: 'adminApi', auth: 'key' },
+      { method: 'GET', path: '/quarantine/{id}', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/quarantine/release', function: 'adminApi', auth: 'key' },
+      { method: 'POST', path: '/quarantine/discard', function: 'adminApi', auth: 'key' },
     ],
   },
 };
@@ -503,6 +524,8 @@ export function resourceEnvironment(
   for (const key of Object.keys(fn.access.streams)) env[envVar('stream', key)] = resolve('stream', key);
   for (const key of Object.keys(fn.access.buckets)) env[envVar('bucket', key)] = resolve('bucket', key);
   for (const key of Object.keys(fn.access.secrets ?? {})) env[envVar('secret', key)] = resolve('secret', key);
+  for (const key of Object.keys(fn.access.deadLetterQueues ?? {}))
+    env[envVar('dlq', key)] = resolve('dlq', key);
   return env;
 }
 

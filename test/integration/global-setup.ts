@@ -8,6 +8,9 @@ import type { Endpoints } from '../../lib/local/emulators/processes.ts';
 export interface PipelineResources {
   tables: { quarantine: string; documentLedger: string; feeds: string; indicators: string };
   buckets: { rawArchive: string };
+  /** Queue URLs: the validate stage's DLQ and the extract mapping's on-failure queue. */
+  queues: { validate: string; validateDlq: string; extractFailures: string };
+  streams: { rawDocuments: string };
 }
 
 export interface PipelineInfo {

@@ -13,6 +13,12 @@ const resources: PipelineResources = {
     indicators: runtime.physical('IndicatorsTable'),
   },
   buckets: { rawArchive: runtime.physical('RawArchiveBucket/Bucket') },
+  queues: {
+    validate: runtime.physical('ValidateQueue/Queue'),
+    validateDlq: runtime.physical('ValidateQueue/Dlq'),
+    extractFailures: runtime.physical('RawDocumentsFailureQueue'),
+  },
+  streams: { rawDocuments: runtime.physical('RawDocumentsStream') },
 };
 process.on('disconnect', () => {
   void runtime.stop().finally(() => process.exit(0));

@@ -7,11 +7,20 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { Access, BucketKey, QueueKey, SecretKey, StreamKey, TableKey } from '../topology.ts';
+import type {
+  Access,
+  BucketKey,
+  DeadLetterKey,
+  QueueKey,
+  SecretKey,
+  StreamKey,
+  TableKey,
+} from '../topology.ts';
 
 export interface AccessResources {
   tables: Record<TableKey, dynamodb.Table>;
   queues: Record<QueueKey, sqs.Queue>;
+  deadLetterQueues: Record<DeadLetterKey, sqs.Queue>;
   streams: Record<StreamKey, kinesis.Stream>;
   buckets: Record<BucketKey, s3.Bucket>;
   secrets: Record<SecretKey, secretsmanager.Secret>;
@@ -89,13 +98,31 @@ export class AccessPolicy extends Construct {
         }),
       );
     }
-    for (const [key, level] of Object.entries(access.streams) as [StreamKey, 'put' | 'describe'][]) {
+    for (const [key] of Object.entries(access.deadLetterQueues ?? {}) as [DeadLetterKey, 'move'][]) {
       statements.push(
         new iam.PolicyStatement({
-          actions:
-            level === 'put'
-              ? ['kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary']
-              : ['kinesis:DescribeStreamSummary'],
+          actions: [
+            'sqs:ReceiveMessage',
+            'sqs:DeleteMessage',
+            'sqs:ChangeMessageVisibility',
+            'sqs:GetQueueAttributes',
+          ],
+          resources: [resources.deadLetterQueues[key].queueArn],
+        }),
+      );
+    }
+    for (const [key, level] of Object.entries(access.streams) as [
+      StreamKey,
+      'put' | 'describe' | 'redrive',
+    ][]) {
+      const put = ['kinesis:PutRecord', 'kinesis:PutRecords'];
+      const read = ['kinesis:GetShardIterator', 'kinesis:GetRecords'];
+      statements.push(
+        new iam.PolicyStatement({
+          actions: [
+            ...(level === 'put' ? put : level === 'redrive' ? [...read, ...put] : []),
+            'kinesis:DescribeStreamSummary',
+          ],
           resources: [resources.streams[key].streamArn],
         }),
       );

@@ -24,7 +24,8 @@ export interface TestAws {
   s3: S3Client;
   tables: Record<TableKey, string>;
   queues: Record<'validate' | 'dedup' | 'load', string>;
-  dlqs: Record<'validate' | 'dedup' | 'load', string>;
+  /** Each stage's DLQ; `extract`: the Kinesis mapping's on-failure queue. */
+  dlqs: Record<'validate' | 'dedup' | 'load' | 'extract', string>;
   stream: string;
   bucket: string;
   stop(): Promise<void>;
@@ -129,6 +130,7 @@ export async function startTestAws(): Promise<TestAws> {
     validate: await queueUrl(localName('dlq', 'validate')),
     dedup: await queueUrl(localName('dlq', 'dedup')),
     load: await queueUrl(localName('dlq', 'load')),
+    extract: await queueUrl('cti-raw-documents-failure'),
   };
   const stream = localName('stream', 'rawDocuments');
   await kinesis.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));

@@ -121,6 +121,14 @@ export async function kinesisEventFrom(aws: TestAws, after?: string): Promise<Ki
   };
 }
 
+/** The stream records of one document (its claim checks), as a Kinesis event. */
+export async function kinesisEventOf(aws: TestAws, documentId: string): Promise<KinesisStreamEvent> {
+  const all = await kinesisEventFrom(aws);
+  return {
+    Records: all.Records.filter((r) => Buffer.from(r.kinesis.data, 'base64').toString().includes(documentId)),
+  };
+}
+
 export function apiEvent(options: {
   method?: string;
   resource: string;

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { DedupDeps } from '../../../functions/dedup/dedup.ts';
+import { createDedupHandler, type DedupDeps } from '../../../functions/dedup/dedup.ts';
 import type { ExtractDeps } from '../../../functions/extract/extract.ts';
 import type { IngestApiDeps } from '../../../functions/ingest-api/ingest-api.ts';
-import type { LoadDeps } from '../../../functions/load/load.ts';
+import { createLoadHandler, type LoadDeps } from '../../../functions/load/load.ts';
 import type { QueryApiDeps } from '../../../functions/query-api/query-api.ts';
 import { Auditor } from '../../../functions/shared/audit.ts';
 import { createEnvelopeCrypto, rawKeyring } from '../../../functions/shared/crypto.ts';
@@ -11,9 +11,10 @@ import { FeedCache } from '../../../functions/shared/feeds.ts';
 import { Ledger } from '../../../functions/shared/ledger.ts';
 import { memoryCounter, silentLog } from '../../../functions/shared/observability.ts';
 import type { SqsSend } from '../../../functions/shared/sqs-batch.ts';
-import type { ValidateDeps } from '../../../functions/validate/validate.ts';
+import { createValidateHandler, type ValidateDeps } from '../../../functions/validate/validate.ts';
 import { DEFAULT_LOAD_MESSAGE_GROUPS } from '../../../lib/infra/topology.ts';
 import type { TestAws } from './emulators.ts';
+import { context, sqsEventFrom } from './events.ts';
 
 export interface StageDeps {
   ingest: IngestApiDeps;
@@ -73,6 +74,7 @@ export function stageDeps(
       log,
       counter,
       now,
+      retryAttempts: 5,
     },
     validate: {
       sqs,
@@ -125,4 +127,11 @@ export function stageDeps(
       now,
     },
   };
+}
+
+/** Validate, dedup and load once each over everything on their queues (in that order). */
+export async function runDownstream(aws: TestAws, deps: StageDeps): Promise<void> {
+  await createValidateHandler(deps.validate, 5)(await sqsEventFrom(aws, aws.queues.validate), context);
+  await createDedupHandler(deps.dedup, 5)(await sqsEventFrom(aws, aws.queues.dedup), context);
+  await createLoadHandler(deps.load, 5)(await sqsEventFrom(aws, aws.queues.load), context);
 }
