@@ -6,6 +6,7 @@ import {
   csvList,
   EDL_TYPES,
   EXPORT_FORMATS,
+  type ExportIndicator,
   edlList,
   stixBundle,
   textList,
@@ -16,6 +17,7 @@ import {
   collectPage,
   IndicatorFiltersSchema,
   IndicatorsQuerySchema,
+  isActive,
   type ListPosition,
   listing,
   shownOf,
@@ -29,7 +31,12 @@ const ExportQuerySchema = IndicatorFiltersSchema.omit({ revoked: true, active: t
   type: IndicatorTypeSchema.optional(),
   since: IndicatorsQuerySchema.shape.since,
   on: IndicatorsQuerySchema.shape.on,
+  /** A delta instead of the list: what was added and what was removed after this time (a date or RFC 3339). */
+  changes_since: IndicatorsQuerySchema.shape.since,
 });
+
+/** One line of a delta: a value to add to the list, or one to take off it. */
+export type Change = 'add' | 'remove';
 
 /** One export answers in one Lambda response (6 MB at most): past this, the caller is told to narrow it. */
 export const MAX_EXPORT_BYTES = 5 * 1024 * 1024;
@@ -38,13 +45,29 @@ export const MAX_EXPORT_BYTES = 5 * 1024 * 1024;
  * Every indicator an export holds: what the caller may see, passing the filters, and active (not
  * revoked, within validFrom/validUntil) — a blocklist never carries a withdrawn value. Sorted by type
  * and value, so the same content is the same bytes (and ETag).
+ *
+ * With `changes_since=T`, the delta instead: `add` for an active value received after T, `remove` for one
+ * no longer active that changed after T (revoked, or re-reported withdrawn) or whose validUntil passed
+ * after T. A value that expired before T is in neither: the list the client has from then did not hold it.
  */
 export async function exportable(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
-  const { type, since, on, ...filters } = params(ExportQuerySchema, event);
+  const { type, since, on, changes_since, ...filters } = params(ExportQuerySchema, event);
+  if (changes_since !== undefined && since !== undefined)
+    throw new RouteError(400, 'changes_since: a delta takes no since');
   const { read, keyOf } = listing(deps, { type, since, on });
   const now = deps.now();
-  const show = (item: Record<string, unknown>) =>
-    shownOf([item], caller, { ...filters, active: true }, now)[0];
+  const nowIso = now.toISOString();
+  const after = changes_since === undefined ? undefined : new Date(changes_since).toISOString();
+  const changes = new Map<string, Change>();
+  const show = (item: Record<string, unknown>) => {
+    const shown = shownOf([item], caller, filters, now)[0];
+    if (!shown) return undefined;
+    const active = isActive(shown, nowIso);
+    if (after === undefined) return active ? shown : undefined;
+    const change = changeOf(shown, active, after, nowIso);
+    if (change) changes.set(shown.fingerprint, change);
+    return change ? shown : undefined;
+  };
   const all: ApiIndicator[] = [];
   let at: ListPosition | undefined = { t: 0 };
   while (at) {
@@ -54,10 +77,20 @@ export async function exportable(deps: QueryApiDeps, event: APIGatewayProxyEvent
   }
   return {
     type,
+    /** The change of each indicator by fingerprint, for a delta (`changes_since`); undefined for a list. */
+    changes: after === undefined ? undefined : changes,
     indicators: all.sort((a, b) =>
       a.type !== b.type ? (a.type < b.type ? -1 : 1) : a.value < b.value ? -1 : 1,
     ),
   };
+}
+
+function changeOf(shown: ApiIndicator, active: boolean, after: string, now: string): Change | undefined {
+  if (active) return shown.lastReceived > after ? 'add' : undefined;
+  if (shown.lastReceived > after) return 'remove';
+  return shown.validUntil !== null && shown.validUntil > after && shown.validUntil <= now
+    ? 'remove'
+    : undefined;
 }
 
 function bounded(answer: RawAnswer): RawAnswer {
@@ -86,17 +119,22 @@ export async function exportIndicators(deps: QueryApiDeps, event: APIGatewayProx
   if (format.data === 'edl' && q.type !== undefined && !EDL_TYPES.includes(q.type))
     throw new RouteError(400, `type: an EDL holds ${EDL_TYPES.join(', ')}`);
   if (format.data === 'edl' && q.type === undefined) event = withQuery(event, { type: 'url' });
-  const { indicators } = await exportable(deps, event, caller);
+  const { indicators, changes } = await exportable(deps, event, caller);
   const count = indicators.length;
+  const changeOfIndicator = changes && ((i: ExportIndicator) => changes.get(i.fingerprint) ?? 'add');
   switch (format.data) {
     case 'text':
-      return bounded(new RawAnswer('text/plain; charset=utf-8', textList(indicators), count));
+      return bounded(
+        new RawAnswer('text/plain; charset=utf-8', textList(indicators, changeOfIndicator), count),
+      );
     case 'edl':
-      return bounded(new RawAnswer('text/plain; charset=utf-8', edlList(indicators), count));
+      return bounded(
+        new RawAnswer('text/plain; charset=utf-8', edlList(indicators, changeOfIndicator), count),
+      );
     case 'csv':
-      return bounded(new RawAnswer('text/csv; charset=utf-8', csvList(indicators), count));
+      return bounded(new RawAnswer('text/csv; charset=utf-8', csvList(indicators, changeOfIndicator), count));
     case 'stix': {
-      const { bundle, omitted } = stixBundle(indicators);
+      const { bundle, omitted } = stixBundle(indicators, changeOfIndicator);
       return bounded(
         new RawAnswer('application/stix+json;version=2.1', JSON.stringify(bundle), count - omitted, {
           'x-export-omitted': String(omitted),
@@ -114,6 +152,8 @@ function withQuery(event: APIGatewayProxyEvent, extra: Record<string, string>): 
 /** GET /exports/misp/{file}: a MISP feed — `manifest.json` and one `{uuid}.json` event per source feed. */
 export async function exportMisp(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   const file = event.pathParameters?.file ?? '';
+  if (event.queryStringParameters?.changes_since !== undefined)
+    throw new RouteError(400, 'changes_since: a MISP feed has no deltas; MISP pulls by event timestamp');
   const { indicators } = await exportable(deps, event, caller);
   const events = mispEvents(indicators);
   if (file === 'manifest.json')

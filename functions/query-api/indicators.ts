@@ -108,15 +108,20 @@ export function passes(shown: ApiIndicator, f: IndicatorFilters, now: Date): boo
   if (f.name !== undefined && !shown.names.some((n) => n.toLowerCase() === f.name?.toLowerCase()))
     return false;
   if (f.revoked !== undefined && shown.revoked !== f.revoked) return false;
-  if (f.active !== undefined) {
-    const t = now.toISOString();
-    const active =
-      !shown.revoked &&
-      (shown.validFrom === null || shown.validFrom <= t) &&
-      (shown.validUntil === null || shown.validUntil > t);
-    if (active !== f.active) return false;
-  }
+  if (f.active !== undefined && isActive(shown, now.toISOString()) !== f.active) return false;
   return true;
+}
+
+/** Valid at `now` (ISO): not revoked, past validFrom, before validUntil. */
+export function isActive(
+  shown: Pick<ApiIndicator, 'revoked' | 'validFrom' | 'validUntil'>,
+  now: string,
+): boolean {
+  return (
+    !shown.revoked &&
+    (shown.validFrom === null || shown.validFrom <= now) &&
+    (shown.validUntil === null || shown.validUntil > now)
+  );
 }
 
 /** Stored items as the caller may see them, filtered. */

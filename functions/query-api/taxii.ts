@@ -5,7 +5,7 @@ import { type Caller, tlpRank, UNMARKED_TLP } from '../domain/access.ts';
 import { INDICATOR_TYPES, type IndicatorType, TLP_LEVELS, type Tlp } from '../domain/indicator.ts';
 import { stableUuid, stixIndicator, stixIndicatorId, stixPattern } from '../formats/export/index.ts';
 import { feedFilter, feedItems } from './feeds.ts';
-import { type ApiIndicator, shownOf } from './indicators.ts';
+import { type ApiIndicator, isActive, shownOf } from './indicators.ts';
 import type { QueryApiDeps } from './query-api.ts';
 import { decodeCursor, encodeCursor, params, RawAnswer, RouteError } from './route.ts';
 
@@ -78,11 +78,7 @@ function collectionResource(c: Collection) {
 function belongs(c: Collection, shown: ApiIndicator, now: string): boolean {
   switch (c.kind.kind) {
     case 'active':
-      return (
-        !shown.revoked &&
-        (shown.validFrom === null || shown.validFrom <= now) &&
-        (shown.validUntil === null || shown.validUntil > now)
-      );
+      return isActive(shown, now);
     case 'tlp':
       return (shown.tlp ?? UNMARKED_TLP) === c.kind.tlp;
     case 'feed': {

@@ -41,15 +41,22 @@ export function stableUuid(name: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** One value per line: what firewalls, DNS filters and GuardDuty threat lists read. */
-export function textList(indicators: readonly ExportIndicator[]): string {
-  return indicators.map((i) => `${i.value}\n`).join('');
+/** For a delta: whether an indicator is to be added to the list or taken off it. */
+export type ChangeOf = (i: ExportIndicator) => 'add' | 'remove';
+
+/** `+value` / `-value` in a delta, the bare value in a list. */
+const line = (text: string, i: ExportIndicator, change: ChangeOf | undefined) =>
+  `${change ? (change(i) === 'add' ? '+' : '-') : ''}${text}\n`;
+
+/** One value per line: what firewalls, DNS filters and GuardDuty threat lists read (a delta: `+`/`-` lines). */
+export function textList(indicators: readonly ExportIndicator[], change?: ChangeOf): string {
+  return indicators.map((i) => line(i.value, i, change)).join('');
 }
 
 /** An external dynamic list: URLs without their scheme (PAN-OS and FortiGate match host and path). */
-export function edlList(indicators: readonly ExportIndicator[]): string {
+export function edlList(indicators: readonly ExportIndicator[], change?: ChangeOf): string {
   return indicators
-    .map((i) => `${i.type === 'url' ? i.value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '') : i.value}\n`)
+    .map((i) => line(i.type === 'url' ? i.value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '') : i.value, i, change))
     .join('');
 }
 
@@ -76,8 +83,8 @@ function csvField(text: string): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-/** CSV with a header; lists (feeds, names, labels) joined with `|`. */
-export function csvList(indicators: readonly ExportIndicator[]): string {
+/** CSV with a header; lists (feeds, names, labels) joined with `|`; a delta has a first `change` column. */
+export function csvList(indicators: readonly ExportIndicator[], change?: ChangeOf): string {
   const rows = indicators.map((i) => {
     const cells: Record<(typeof CSV_COLUMNS)[number], string> = {
       type: i.type,
@@ -94,9 +101,11 @@ export function csvList(indicators: readonly ExportIndicator[]): string {
       names: i.names.join('|'),
       labels: i.labels.join('|'),
     };
-    return CSV_COLUMNS.map((c) => csvField(cells[c])).join(',');
+    const row = CSV_COLUMNS.map((c) => csvField(cells[c])).join(',');
+    return change ? `${change(i)},${row}` : row;
   });
-  return `${CSV_COLUMNS.join(',')}\r\n${rows.map((r) => `${r}\r\n`).join('')}`;
+  const header = `${change ? 'change,' : ''}${CSV_COLUMNS.join(',')}`;
+  return `${header}\r\n${rows.map((r) => `${r}\r\n`).join('')}`;
 }
 
 /** TLP 2.0 marking definitions (the OASIS TLP 2.0 extension), as STIX 2.1 objects. */
@@ -200,9 +209,12 @@ export const EXPORT_IDENTITY = {
  * revoked, confidence, labels, TLP 2.0 marking, created_by the exporter's identity), each name as a
  * malware family the indicator `indicates` (the store keeps names, not which kind of object they came
  * from), the marking definitions used, and the identity. Values of a type STIX cannot pattern are
- * counted in `omitted`.
+ * counted in `omitted`. In a delta (`change`), a value taken off the list is a `revoked: true` version.
  */
-export function stixBundle(indicators: readonly ExportIndicator[]): { bundle: object; omitted: number } {
+export function stixBundle(
+  indicators: readonly ExportIndicator[],
+  change?: ChangeOf,
+): { bundle: object; omitted: number } {
   const objects: object[] = [EXPORT_IDENTITY];
   const markings = new Set<Tlp>();
   const names = new Map<string, string>();
@@ -215,6 +227,11 @@ export function stixBundle(indicators: readonly ExportIndicator[]): { bundle: ob
       continue;
     }
     const indicator = stixIndicator(i, pattern);
+    if (change?.(i) === 'remove') {
+      // Taken off the list: a revoked version, newer than the one the client has (an expiry is one too).
+      indicator.revoked = true;
+      if (i.validUntil !== null && i.validUntil > i.lastReceived) indicator.modified = i.validUntil;
+    }
     const id = indicator.id;
     if (i.tlp !== null) markings.add(i.tlp);
     objects.push(indicator);

@@ -182,6 +182,71 @@ describe('GET /exports/text and /exports/edl', () => {
   });
 });
 
+describe('GET /exports/…?changes_since= (deltas)', () => {
+  it('gives + for a value received since, - for one revoked since or expired since, and nothing for one expired before', async () => {
+    // Act
+    const sinceYesterday = await exportOf(OPERATOR, 'text', { type: 'ipv4', changes_since: '2026-12-02' });
+    const sinceLastWeek = await exportOf(OPERATOR, 'text', {
+      type: 'ipv4',
+      changes_since: '2026-11-25T00:00:00Z',
+    });
+    // Assess
+    expect(sinceYesterday.body).toBe('-178.18.246.136\n+192.9.135.73\n+45.142.212.100\n+85.239.243.155\n');
+    // 37.60.242.85 expired on 2026-12-01: after last week, so it comes off the list of a client from then.
+    expect(sinceLastWeek.body).toBe(
+      '-178.18.246.136\n+192.9.135.73\n-37.60.242.85\n+45.142.212.100\n+85.239.243.155\n',
+    );
+  });
+
+  it('marks removals as revoked versions in a STIX delta, and in a change column of a CSV delta', async () => {
+    // Act
+    const stix = JSON.parse(
+      (await exportOf(OPERATOR, 'stix', { type: 'ipv4', changes_since: '2026-11-25' })).body,
+    ) as {
+      objects: Record<string, unknown>[];
+    };
+    const csv = parseCsv(
+      (await exportOf(OPERATOR, 'csv', { type: 'ipv4', changes_since: '2026-11-25' })).body,
+      {
+        columns: true,
+      },
+    ) as Record<string, string>[];
+    // Assess
+    const revoked = stix.objects
+      .filter((o) => o.type === 'indicator' && o.revoked === true)
+      .map((o) => [o.pattern, o.modified]);
+    expect(revoked).toEqual([
+      ["[ipv4-addr:value = '178.18.246.136']", RECEIVED],
+      // An expiry is a version newer than the last one received: at its validUntil.
+      ["[ipv4-addr:value = '37.60.242.85']", '2026-12-01T00:00:00.000Z'],
+    ]);
+    expect(csv.map((r) => `${r.change} ${r.value}`)).toEqual([
+      'remove 178.18.246.136',
+      'add 192.9.135.73',
+      'remove 37.60.242.85',
+      'add 45.142.212.100',
+      'add 85.239.243.155',
+    ]);
+  });
+
+  it('refuses a delta of the MISP feed, and changes_since with since', async () => {
+    expect(
+      (
+        await get(
+          OPERATOR,
+          '/exports/misp/{file}',
+          { file: 'manifest.json' },
+          { changes_since: '2026-11-25' },
+        )
+      ).status,
+    ).toBe(400);
+    expect(
+      (await exportOf(OPERATOR, 'text', { type: 'ipv4', changes_since: '2026-11-25', since: '2026-11-01' }))
+        .status,
+    ).toBe(400);
+  });
+});
+
 describe('GET /exports/csv', () => {
   it('has a header and one row per value, read back by a CSV parser to the same values', async () => {
     // Act
