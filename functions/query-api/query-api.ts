@@ -100,6 +100,8 @@ function documentOf(item: LedgerItem) {
     receivedAt: item.receivedAt,
     ...(item.completedAt ? { completedAt: item.completedAt } : {}),
     format: item.format ?? null,
+    // A replay names the document it replays.
+    ...(item.replayOf ? { replayOf: item.replayOf } : {}),
     counts: countsOf(item),
   };
 }

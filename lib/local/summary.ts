@@ -7,6 +7,8 @@ export const PipelineStatusSchema = z.object({
       documentId: z.string(),
       feedId: z.string(),
       status: z.string(),
+      /** A replay's original document. */
+      replayOf: z.string().optional(),
       counts: z.object({
         records: z.number(),
         loaded: z.number(),

@@ -43,6 +43,7 @@ describe('cti-ingest replay', () => {
     expect({ code: one.code, stderr: one.stderr }).toEqual({ code: 0, stderr: '' });
     expect(feedRun.code).toBe(0);
     expect(replays.map((r) => r.replayOf)).toEqual([documentId, documentId]);
+    for (const r of replays) expect(settled.get(r.documentId)?.replayOf).toBe(documentId);
     for (const r of replays)
       expect(settled.get(r.documentId)?.counts).toMatchObject({
         records: 2,
