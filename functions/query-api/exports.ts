@@ -47,8 +47,8 @@ export const MAX_EXPORT_BYTES = 5 * 1024 * 1024;
  * and value, so the same content is the same bytes (and ETag).
  *
  * With `changes_since=T`, the delta instead: `add` for an active value received after T, `remove` for one
- * no longer active that changed after T (revoked, or re-reported withdrawn) or whose validUntil passed
- * after T. A value that expired before T is in neither: the list the client has from then did not hold it.
+ * no longer active that changed after T (revoked, or re-reported withdrawn) or that expired after T (its
+ * validUntil, or the profile's age limit for its type). A value that expired before T is in neither: the list the client has from then did not hold it.
  */
 export async function exportable(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   const { type, since, on, changes_since, ...filters } = params(ExportQuerySchema, event);
@@ -60,7 +60,7 @@ export async function exportable(deps: QueryApiDeps, event: APIGatewayProxyEvent
   const after = changes_since === undefined ? undefined : new Date(changes_since).toISOString();
   const changes = new Map<string, Change>();
   const show = (item: Record<string, unknown>) => {
-    const shown = shownOf([item], caller, filters, now)[0];
+    const shown = shownOf([item], caller, filters, now, deps.lifecycle)[0];
     if (!shown) return undefined;
     const active = isActive(shown, nowIso);
     if (after === undefined) return active ? shown : undefined;

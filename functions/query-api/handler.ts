@@ -32,6 +32,7 @@ export const handler = createQueryApiHandler(
       stream: env.STREAM_RAW_DOCUMENTS,
       bucket: env.BUCKET_RAW_ARCHIVE,
     },
+    lifecycle: env.CTI_LIFECYCLE,
     log: observability.log,
     now: () => new Date(),
   },

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { type Caller, tlpRank, UNMARKED_TLP, visibleSources } from '../domain/access.ts';
 import { fingerprint } from '../domain/fingerprint.ts';
 import { INDICATOR_TYPES, type IndicatorType, IndicatorTypeSchema, TlpSchema } from '../domain/indicator.ts';
+import { currentConfidence, expiresAt, type Lifecycle, NO_LIFECYCLE } from '../domain/lifecycle.ts';
 import { normalize } from '../domain/normalize/index.ts';
 import { detectValueType } from '../formats/record-fields.ts';
 import { type StoredIndicator, StoredIndicatorSchema } from '../load/merge.ts';
@@ -60,12 +61,16 @@ const latest = (times: (string | undefined)[]) =>
  * shown, and `partial` says so. `firstSeen`/`lastSeen` are what the sources say (null when none says);
  * `firstReceived`/`lastReceived` are when we received the value.
  */
-export function toApiIndicator(item: StoredIndicator, caller: Caller) {
+export function toApiIndicator(
+  item: StoredIndicator,
+  caller: Caller,
+  ageing: { lifecycle: Lifecycle; now: Date } = { lifecycle: NO_LIFECYCLE, now: new Date(0) },
+) {
   const view = visibleSources(caller, Object.values(item.sources));
   if (!view) return undefined;
   const { sources, withheld } = view;
   const confidences = sources.flatMap((s) => (s.confidence === undefined ? [] : [s.confidence]));
-  return {
+  const shown = {
     type: item.type,
     value: item.value,
     fingerprint: item.fingerprint,
@@ -94,6 +99,12 @@ export function toApiIndicator(item: StoredIndicator, caller: Caller) {
     validFrom: item.validFrom ?? null,
     validUntil: item.validUntil ?? null,
   };
+  // What ageing makes of it (functions/domain/lifecycle.ts): the stored values stay as the sources gave them.
+  return {
+    ...shown,
+    expiresAt: expiresAt(shown, ageing.lifecycle),
+    currentConfidence: currentConfidence(shown, ageing.lifecycle, ageing.now),
+  };
 }
 export type ApiIndicator = NonNullable<ReturnType<typeof toApiIndicator>>;
 
@@ -102,7 +113,7 @@ export type IndicatorFilters = z.infer<typeof IndicatorFiltersSchema>;
 /** Does the caller's view of an indicator pass the filters? (Filters see only what the caller sees.) */
 export function passes(shown: ApiIndicator, f: IndicatorFilters, now: Date): boolean {
   if (f.feedId !== undefined && !shown.sources.some((s) => s.feedId === f.feedId)) return false;
-  if (f.minConfidence !== undefined && (shown.confidence ?? -1) < f.minConfidence) return false;
+  if (f.minConfidence !== undefined && (shown.currentConfidence ?? -1) < f.minConfidence) return false;
   if (f.tlp !== undefined && tlpRank(shown.tlp ?? UNMARKED_TLP) > tlpRank(f.tlp)) return false;
   if (f.label !== undefined && !shown.labels.includes(f.label)) return false;
   if (f.name !== undefined && !shown.names.some((n) => n.toLowerCase() === f.name?.toLowerCase()))
@@ -112,15 +123,15 @@ export function passes(shown: ApiIndicator, f: IndicatorFilters, now: Date): boo
   return true;
 }
 
-/** Valid at `now` (ISO): not revoked, past validFrom, before validUntil. */
+/** Valid at `now` (ISO): not revoked, past validFrom, before it expires (validUntil, or its age limit). */
 export function isActive(
-  shown: Pick<ApiIndicator, 'revoked' | 'validFrom' | 'validUntil'>,
+  shown: Pick<ApiIndicator, 'revoked' | 'validFrom' | 'expiresAt'>,
   now: string,
 ): boolean {
   return (
     !shown.revoked &&
     (shown.validFrom === null || shown.validFrom <= now) &&
-    (shown.validUntil === null || shown.validUntil > now)
+    (shown.expiresAt === null || shown.expiresAt > now)
   );
 }
 
@@ -130,10 +141,11 @@ export function shownOf(
   caller: Caller,
   f: IndicatorFilters,
   now: Date,
+  lifecycle: Lifecycle = NO_LIFECYCLE,
 ) {
   return (items ?? []).flatMap((item) => {
     const parsed = StoredIndicatorSchema.safeParse(item);
-    const shown = parsed.success ? toApiIndicator(parsed.data, caller) : undefined;
+    const shown = parsed.success ? toApiIndicator(parsed.data, caller, { lifecycle, now }) : undefined;
     return shown && passes(shown, f, now) ? [shown] : [];
   });
 }
@@ -182,7 +194,7 @@ export async function lookupIndicator(deps: QueryApiDeps, event: APIGatewayProxy
   const normalized = normalize(type.data, value);
   if (!normalized.ok) throw new RouteError(400, `not a valid ${type.data}: ${normalized.reason}`);
   const [item] = await itemsOf(deps, [fingerprint(type.data, normalized.value)]);
-  const [shown] = shownOf(item ? [item] : [], caller, filters, deps.now());
+  const [shown] = shownOf(item ? [item] : [], caller, filters, deps.now(), deps.lifecycle);
   // Not stored and not visible to this caller answer the same, so a TLP:RED value's existence does not leak.
   if (!shown) throw new RouteError(404, `no ${type.data} ${normalized.value}`);
   return shown;
@@ -289,7 +301,7 @@ export async function listIndicators(deps: QueryApiDeps, event: APIGatewayProxyE
   const q = params(IndicatorsQuerySchema, event);
   const { limit, cursor, since: sinceText, on, type, value, ...filters } = q;
   const now = deps.now();
-  const show = (item: Record<string, unknown>) => shownOf([item], caller, filters, now)[0];
+  const show = (item: Record<string, unknown>) => shownOf([item], caller, filters, now, deps.lifecycle)[0];
   const values = event.multiValueQueryStringParameters?.value ?? (value !== undefined ? [value] : []);
   if (values.length > 0) {
     if (values.length > MAX_LOOKUP_VALUES)
@@ -308,6 +320,7 @@ export async function listIndicators(deps: QueryApiDeps, event: APIGatewayProxyE
       caller,
       filters,
       now,
+      deps.lifecycle,
     );
     const found = new Set(indicators.map((i) => i.fingerprint));
     return {

@@ -7,6 +7,7 @@ import { GetCommand, QueryCommand, type QueryCommandOutput, ScanCommand } from '
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
 import type { Caller } from '../domain/access.ts';
+import type { Lifecycle } from '../domain/lifecycle.ts';
 import { type AccessAudit, returnedCount } from '../shared/access-audit.ts';
 import { callerOf } from '../shared/caller.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
@@ -63,6 +64,8 @@ export interface QueryApiDeps {
     stream: string;
     bucket: string;
   };
+  /** How indicators age on reads (the profile's `lifecycle`); none when absent. */
+  lifecycle?: Lifecycle;
   log: Log;
   now: () => Date;
 }

@@ -213,7 +213,7 @@ async function collectionPage(
   const ids = q['match[id]'] ? new Set(q['match[id]']) : undefined;
   const versions = q['match[version]'];
   const accept = (item: Record<string, unknown>): Served | undefined => {
-    const [shown] = shownOf([item], caller, {}, deps.now());
+    const [shown] = shownOf([item], caller, {}, deps.now(), deps.lifecycle);
     if (!shown || !belongs(c, shown, now)) return undefined;
     const pattern = stixPattern(shown.type, shown.value);
     if (pattern === undefined) return undefined;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeZodError } from '../domain/feed-config.ts';
+import { LifecycleSchema } from '../domain/lifecycle.ts';
 
 /**
  * Environment of every handler, zod-parsed once per cold start. The resource variable names
@@ -37,6 +38,19 @@ export const IngestApiEnvSchema = BaseEnvSchema.extend({
 });
 
 export const QueryApiEnvSchema = BaseEnvSchema.extend({
+  /** The profile's lifecycle (JSON): how indicators age on reads. */
+  CTI_LIFECYCLE: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(LifecycleSchema),
   TABLE_FEEDS: name,
   TABLE_INDICATORS: name,
   TABLE_DOCUMENT_LEDGER: name,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describeZodError, type FeedConfig, FeedConfigSchema } from '../../functions/domain/feed-config.ts';
+import { LifecycleSchema } from '../../functions/domain/lifecycle.ts';
 import { DEFAULT_LOAD_MESSAGE_GROUPS } from './topology.ts';
 
 export const PROFILE_NAMES = ['standard', 'high-volume', 'real-time', 'secure'] as const;
@@ -99,6 +100,8 @@ export const ProfileSchema = z
       })
       .strict(),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+    /** How indicators age per type (`-c lifecycle.maxAgeDays.ipv4=30`, `-c lifecycle.decayDays.url=60`). */
+    lifecycle: LifecycleSchema,
   })
   .strict();
 export type Profile = z.infer<typeof ProfileSchema>;
@@ -123,6 +126,8 @@ const STANDARD: Profile = {
   retention: { logDays: 30, rawArchiveDays: 365, streamHours: 24 },
   api: { throttleRateLimit: 10, throttleBurstLimit: 20, quotaPerDay: 10_000, waf: false },
   logLevel: 'INFO',
+  // No ageing unless a deployment asks for it: expiry is the source's validUntil.
+  lifecycle: { maxAgeDays: {}, decayDays: {} },
 };
 
 /** Every profile; each is the standard one with what it changes spelled out. */

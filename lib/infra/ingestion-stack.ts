@@ -162,6 +162,7 @@ export class IngestionStack extends Stack {
           CTI_AUDIT_LEVEL: profile.auditLevel,
           CTI_DEDUP_WINDOW_HOURS: String(profile.dedupWindowHours),
           CTI_LOAD_MESSAGE_GROUPS: String(profile.loadMessageGroups),
+          CTI_LIFECYCLE: JSON.stringify(profile.lifecycle),
           ...(trigger.kind === 'sqs'
             ? { CTI_MAX_RECEIVE_COUNT: String(topology.queues[trigger.queue].maxReceiveCount) }
             : {}),

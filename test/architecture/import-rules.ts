@@ -51,7 +51,11 @@ const isPackage =
 const PURE = under('functions/domain/', 'functions/formats/');
 const LOCAL_TOOLING = under('lib/local/', 'lib/cli/', 'lib/bench/');
 /** Modules under functions/domain that only declare schemas, which the CDK side may read. */
-const SCHEMA_MODULES = new Set(['functions/domain/feed-config.ts', 'functions/domain/indicator.ts']);
+const SCHEMA_MODULES = new Set([
+  'functions/domain/feed-config.ts',
+  'functions/domain/indicator.ts',
+  'functions/domain/lifecycle.ts',
+]);
 
 const AWS_AND_FRAMEWORKS = isPackage(
   '@aws-sdk/',

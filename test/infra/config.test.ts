@@ -121,6 +121,8 @@ describe('applyOverrides', () => {
     ['kinesis.parallelizationFactor', 7, (p: Profile) => p.kinesis.parallelizationFactor, 7],
     ['thresholds.errorRatePercent', '2.5', (p: Profile) => p.thresholds.errorRatePercent, 2.5],
     ['api.waf', 'true', (p: Profile) => p.api.waf, true],
+    ['lifecycle.maxAgeDays.ipv4', '30', (p: Profile) => p.lifecycle.maxAgeDays.ipv4, 30],
+    ['lifecycle.decayDays.url', '60', (p: Profile) => p.lifecycle.decayDays.url, 60],
   ])('sets %s from context (%s)', (key, value, read, expected) => {
     // Act
     const profile = applyOverrides(PROFILES.standard, { [key]: value });
@@ -134,6 +136,7 @@ describe('applyOverrides', () => {
     ['sqs.batchSize', '0', /profiles\.standard\.sqs\.batchSize/],
     ['api.waf', 'yes', /api\.waf: expected true or false/],
     ['sqs.nothing.deeper', '1', /sqs\.nothing\.deeper: unknown profile setting/],
+    ['lifecycle.maxAgeDays.ip', '30', /profiles\.standard\.lifecycle\.maxAgeDays/],
   ])('refuses %s=%s naming the key', (key, value, message) => {
     expect(() => applyOverrides(PROFILES.standard, { [key]: value })).toThrow(message);
   });

@@ -23,6 +23,10 @@ export interface ExportIndicator {
   revoked: boolean;
   validFrom: string | null;
   validUntil: string | null;
+  /** When it stops being active: validUntil, or its age limit (functions/domain/lifecycle.ts). */
+  expiresAt: string | null;
+  /** The confidence after decay (the source's own when there is none). */
+  currentConfidence: number | null;
   sources: readonly { feedId: string }[];
 }
 
@@ -71,6 +75,8 @@ const CSV_COLUMNS = [
   'lastReceived',
   'validFrom',
   'validUntil',
+  'expiresAt',
+  'currentConfidence',
   'feeds',
   'names',
   'labels',
@@ -97,6 +103,8 @@ export function csvList(indicators: readonly ExportIndicator[], change?: ChangeO
       lastReceived: i.lastReceived,
       validFrom: i.validFrom ?? '',
       validUntil: i.validUntil ?? '',
+      expiresAt: i.expiresAt ?? '',
+      currentConfidence: i.currentConfidence === null ? '' : String(i.currentConfidence),
       feeds: i.sources.map((s) => s.feedId).join('|'),
       names: i.names.join('|'),
       labels: i.labels.join('|'),
@@ -184,8 +192,9 @@ export function stixIndicator(i: ExportIndicator, pattern: string): Record<strin
     pattern_type: 'stix',
     valid_from: i.validFrom ?? i.firstReceived,
   };
-  if (i.validUntil !== null && i.validUntil > (i.validFrom ?? i.firstReceived))
-    indicator.valid_until = i.validUntil;
+  // valid_until is when it stops being active here: the source's, or its age limit.
+  if (i.expiresAt !== null && i.expiresAt > (i.validFrom ?? i.firstReceived))
+    indicator.valid_until = i.expiresAt;
   if (i.revoked) indicator.revoked = true;
   if (i.confidence !== null) indicator.confidence = i.confidence;
   if (i.labels.length > 0) indicator.labels = [...i.labels];
@@ -230,7 +239,7 @@ export function stixBundle(
     if (change?.(i) === 'remove') {
       // Taken off the list: a revoked version, newer than the one the client has (an expiry is one too).
       indicator.revoked = true;
-      if (i.validUntil !== null && i.validUntil > i.lastReceived) indicator.modified = i.validUntil;
+      if (i.expiresAt !== null && i.expiresAt > i.lastReceived) indicator.modified = i.expiresAt;
     }
     const id = indicator.id;
     if (i.tlp !== null) markings.add(i.tlp);

@@ -7,6 +7,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../../functions/domain/access.ts';
 import type { Indicator, IndicatorType } from '../../../functions/domain/indicator.ts';
+import { type Lifecycle, NO_LIFECYCLE } from '../../../functions/domain/lifecycle.ts';
 import { parseDocument } from '../../../functions/formats/index.ts';
 import { createQueryApiHandler } from '../../../functions/query-api/query-api.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
@@ -85,8 +86,9 @@ async function get(
   pathParameters: Record<string, string>,
   query: Record<string, string> = {},
   headers: Record<string, string> = {},
+  lifecycle: Lifecycle = NO_LIFECYCLE,
 ) {
-  const res = await createQueryApiHandler({ ...stageDeps(aws).query, now: () => NOW })(
+  const res = await createQueryApiHandler({ ...stageDeps(aws).query, now: () => NOW, lifecycle })(
     apiEvent({ resource, pathParameters, query, caller, headers }),
     context,
   );
@@ -244,6 +246,60 @@ describe('GET /exports/…?changes_since= (deltas)', () => {
       (await exportOf(OPERATOR, 'text', { type: 'ipv4', changes_since: '2026-11-25', since: '2026-11-01' }))
         .status,
     ).toBe(400);
+  });
+});
+
+describe('with the profile’s lifecycle (ipv4: 30 days without a sighting, confidence decaying over 60)', () => {
+  const AGEING: Lifecycle = { maxAgeDays: { ipv4: 30 }, decayDays: { ipv4: 60 } };
+  const aged = (query: Record<string, string>) =>
+    get(OPERATOR, '/exports/{format}', { format: 'text' }, { type: 'ipv4', ...query }, {}, AGEING);
+  beforeAll(async () => {
+    // A Feodo Tracker row last online in March 2024, pulled again yesterday, with no validUntil of its own.
+    await indicatorStore(aws).put(
+      report(
+        {
+          type: 'ipv4',
+          value: '162.243.103.246',
+          tlp: 'red',
+          lastSeen: '2024-03-18T00:00:00.000Z',
+          confidence: 75,
+        },
+        'feodo',
+        RECEIVED,
+      ),
+    );
+  });
+
+  it('leaves out an IP the source last saw in 2024 however recently it was pulled, and lists it as removed', async () => {
+    // Act
+    const list = await aged({});
+    const delta = await aged({ changes_since: '2026-12-02' });
+    // Assess
+    // 192.9.135.73 was also last seen in 2024, but its source says it is valid until 2027: that wins.
+    expect(list.body).toBe('192.9.135.73\n45.142.212.100\n85.239.243.155\n');
+    expect(delta.body).toBe(
+      '-162.243.103.246\n-178.18.246.136\n+192.9.135.73\n+45.142.212.100\n+85.239.243.155\n',
+    );
+    // Without ageing, it is on the list.
+    expect((await exportOf(OPERATOR, 'text', { type: 'ipv4' })).body).toContain('162.243.103.246\n');
+  });
+
+  it('shows the decayed confidence beside the source’s own, which stays as it was', async () => {
+    // Act
+    const res = await get(
+      OPERATOR,
+      '/indicators/{type}/{value+}',
+      { type: 'ipv4', value: '45.142.212.100' },
+      {},
+      {},
+      AGEING,
+    );
+    // Assess: received a day before NOW, so 1/60 of 95 lost.
+    expect(JSON.parse(res.body)).toMatchObject({
+      confidence: 95,
+      currentConfidence: 93,
+      expiresAt: '2027-01-02T08:00:00.000Z',
+    });
   });
 });
 
