@@ -31,7 +31,7 @@ describe('an event-source setting overridden in the profile', () => {
       port: 0,
       stateDir,
       apiKey: OPERATOR_KEY,
-      context: { feeds: feedsFile, 'sqs.batchSize': BATCH_SIZE },
+      context: { feeds: feedsFile, 'sqs.batchSize': BATCH_SIZE, 'lifecycle.maxAgeDays.ipv4': 30 },
       // One poller per queue, so what one poll gathers is one batch.
       localConcurrency: 1,
       log: () => {},
@@ -89,5 +89,42 @@ describe('an event-source setting overridden in the profile', () => {
     // Assess: every message went through validate, never more than three at a time.
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(DOCUMENTS);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(BATCH_SIZE);
+  }, 120_000);
+
+  it('ages indicators on reads as the profile says (lifecycle.maxAgeDays.ipv4=30), through the template', async () => {
+    // Prepare: one value its source last saw in 2024, one with no date of its own (received now).
+    const response = await fetch(`${runtime.url}/feeds/batch-json/documents`, {
+      method: 'POST',
+      headers: { 'x-api-key': OPERATOR_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        indicators: [
+          { id: 'old', type: 'ipv4', value: '45.77.203.1', lastSeen: '2024-03-18T00:00:00Z' },
+          { id: 'new', type: 'ipv4', value: '45.77.203.2' },
+        ],
+      }),
+    });
+    const { documentId } = z
+      .object({ documentId: z.string() })
+      .loose()
+      .parse(await response.json());
+    const get = (path: string) => fetch(`${runtime.url}${path}`, { headers: { 'x-api-key': OPERATOR_KEY } });
+    await waitFor(
+      async () =>
+        PipelineStatusSchema.parse(await (await get('/status/pipelines?limit=200')).json()).documents.some(
+          (d) => d.documentId === documentId && isDone(d),
+        ),
+      'the document complete',
+      60_000,
+    );
+    // Act
+    const old = (await (await get('/indicators/ipv4/45.77.203.1')).json()) as Record<string, unknown>;
+    const list = await (await get('/exports/text?type=ipv4&feedId=batch-json')).text();
+    // Assess
+    expect(old).toMatchObject({
+      lastSeen: '2024-03-18T00:00:00.000Z',
+      expiresAt: '2024-04-17T00:00:00.000Z',
+    });
+    expect(list).toContain('45.77.203.2\n');
+    expect(list).not.toContain('45.77.203.1\n');
   }, 120_000);
 });
