@@ -3,9 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { httpFeedTransport, pullMispFeed } from '../../functions/connectors/misp.ts';
 import { pull, TaxiiClient } from '../../functions/connectors/taxii21.ts';
 import type { Format } from '../../functions/domain/indicator.ts';
-import { parseDocument, supportedFormats } from '../../functions/formats/index.ts';
+import { supportedFormats } from '../../functions/formats/index.ts';
 import { CONTENT_TYPES } from '../../lib/local/content-types.ts';
 import { conserved } from '../../lib/local/summary.ts';
+import { readBack } from '../helpers/read-back.ts';
 import { ipv4Bundle } from './bundles.ts';
 import { pipelineClient } from './pipeline-client.ts';
 
@@ -261,13 +262,8 @@ describe('exports, through the HTTP API', () => {
     expect(values).toContain('192.9.135.73');
     expect(again.status).toBe(304);
     const fromFeed = events.find((e) => new TextDecoder().decode(e.body).includes('it-export-feodo'));
-    const parsedBack = [
-      ...parseDocument(fromFeed?.body ?? new Uint8Array(), 'misp-feed', {
-        feedId: 'back',
-        receivedAt: new Date().toISOString(),
-      }).events,
-    ].flatMap((e) => (e.kind === 'indicator' ? [e.indicator.value] : []));
-    expect(parsedBack.sort()).toEqual([...values].sort());
+    const parsedBack = readBack(fromFeed?.body ?? new Uint8Array(), 'misp-feed').values;
+    expect(parsedBack.sort()).toEqual(values.map((v) => `ipv4:${v}`).sort());
   });
 });
 
@@ -300,21 +296,7 @@ describe('the TAXII 2.1 server, through the HTTP API', () => {
     );
     // Assess
     expect(summary.pages).toBeGreaterThan(1);
-    const events = [
-      ...parseDocument(
-        Buffer.from(
-          JSON.stringify({ type: 'bundle', id: 'bundle--5d0092c5-5f74-4287-9642-33f4c354e56d', objects }),
-        ),
-        'stix',
-        {
-          feedId: 'back',
-          receivedAt: new Date().toISOString(),
-        },
-      ).events,
-    ];
-    const pulled = events.flatMap((e) =>
-      e.kind === 'indicator' ? [`${e.indicator.type}:${e.indicator.value}`] : [],
-    );
+    const pulled = readBack({ stixObjects: objects }, 'stix').values;
     const servable = loaded.indicators.filter((i) => !['cve', 'ja3', 'user-agent'].includes(i.type));
     expect(servable.length).toBeGreaterThan(3);
     expect(pulled.sort()).toEqual(servable.map((i) => `${i.type}:${i.value}`).sort());

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../../functions/domain/access.ts';
 import type { Indicator, IndicatorType } from '../../../functions/domain/indicator.ts';
 import { type Lifecycle, NO_LIFECYCLE } from '../../../functions/domain/lifecycle.ts';
-import { parseDocument } from '../../../functions/formats/index.ts';
 import { createQueryApiHandler } from '../../../functions/query-api/query-api.ts';
+import { readBack } from '../../helpers/read-back.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent, context } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
@@ -107,14 +107,8 @@ const essence = (i: Pick<Indicator, 'type' | 'value' | 'tlp' | 'labels' | 'names
   names: [...i.names].sort(),
 });
 const parsed = (body: string, format: 'stix' | 'misp-feed') => {
-  const events = [
-    ...parseDocument(Buffer.from(body), format, { feedId: 'round-trip', receivedAt: NOW.toISOString() })
-      .events,
-  ];
-  return {
-    indicators: events.flatMap((e) => (e.kind === 'indicator' ? [e.indicator] : [])),
-    quarantined: events.filter((e) => e.kind === 'quarantine'),
-  };
+  const { events, quarantined } = readBack(Buffer.from(body), format);
+  return { indicators: events.flatMap((e) => (e.kind === 'indicator' ? [e.indicator] : [])), quarantined };
 };
 
 describe('GET /exports/text and /exports/edl', () => {

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../../functions/domain/access.ts';
 import type { IndicatorType } from '../../../functions/domain/indicator.ts';
 import { stixIndicatorId } from '../../../functions/formats/export/index.ts';
-import { parseDocument } from '../../../functions/formats/index.ts';
 import { createQueryApiHandler } from '../../../functions/query-api/query-api.ts';
+import { readBack } from '../../helpers/read-back.ts';
 import { startTestAws, type TestAws } from '../support/emulators.ts';
 import { apiEvent, context } from '../support/events.ts';
 import { stageDeps } from '../support/pipeline.ts';
@@ -278,23 +278,10 @@ describe('objects, as taxii2-client pages them', () => {
     const active = (await collections(GREEN)).get('Active indicators') as string;
     // Act
     const objects = objectsOf(await asPages(GREEN, active, 50));
-    const events = [
-      ...parseDocument(
-        Buffer.from(
-          JSON.stringify({ type: 'bundle', id: 'bundle--7c1a7e54-1c0b-4b8e-9b6b-6d4f3b1d2a11', objects }),
-        ),
-        'stix',
-        {
-          feedId: 'back',
-          receivedAt: NOW.toISOString(),
-        },
-      ).events,
-    ];
+    const back = readBack({ stixObjects: objects }, 'stix');
     // Assess
-    expect(events.filter((e) => e.kind === 'quarantine')).toEqual([]);
-    const values = events.flatMap((e) =>
-      e.kind === 'indicator' ? [`${e.indicator.type}:${e.indicator.value}`] : [],
-    );
+    expect(back.quarantined).toEqual([]);
+    const values = back.values;
     const expected = [...store.stored.values()]
       .filter((i) => i.type !== 'cve' && i.tlp !== 'red' && !i.revoked)
       .map((i) => `${i.type}:${i.value}`);
