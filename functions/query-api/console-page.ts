@@ -204,7 +204,7 @@ const HTML = `<!doctype html>
 <div id="pipelines"></div>
 <h2>Feeds</h2>
 <div id="feeds"></div>
-<h2>Indicators per type</h2>
+<h2>Indicators per type (the newest 200 of each counted)</h2>
 <div id="types"></div>
 <h2>Latest indicators</h2>
 <div id="latest"></div>

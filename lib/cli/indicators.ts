@@ -45,8 +45,8 @@ const PageSchema = z.object({
 /**
  * `cti-ingest indicators [filters]`: the indicators the key may see, as a table (or NDJSON with `--json`).
  * The filters are GET /indicators' query parameters; cursors are followed until `--limit` rows (default
- * 50). `--value V` (repeatable) looks values up instead, normalized by the API as at ingest; values not
- * found are named on stderr and the exit code is 1.
+ * 50). `--value V` (repeatable) looks values up instead, normalized by the API as at ingest, and prints
+ * every match (or `--limit` of them); values not found are named on stderr and the exit code is 1.
  */
 export async function runIndicators(args: string[]): Promise<number> {
   const { values, call } = operatorCommand(
@@ -75,7 +75,8 @@ export async function runIndicators(args: string[]): Promise<number> {
   if (values.value?.length) {
     for (const value of values.value) query.append('value', value);
     const page = PageSchema.parse(await call('GET', `/indicators?${query}`));
-    shown.push(...page.indicators.slice(0, limit));
+    // A lookup prints every match unless --limit is given.
+    shown.push(...(values.limit === undefined ? page.indicators : page.indicators.slice(0, limit)));
     notFound = page.notFound ?? [];
   } else {
     let cursor: string | undefined;

@@ -93,7 +93,8 @@ describe('the console page', () => {
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toMatch(/default-src 'none'; script-src 'sha256-/);
     expect(found).toContain('192.9.135.73');
-    expect(found).toContain('sample-csv');
+    // Other tests load the same sample under their own feeds: the feeds cell lists every one.
+    expect(found.some((cell) => cell.split(', ').includes('sample-csv'))).toBe(true);
     expect(pipelines.length).toBeGreaterThan(0);
     expect(quarantine).not.toMatch(/Operator key needed/);
     // With the operator key: no script blocked by the policy, no error thrown, no request refused.
