@@ -21,7 +21,11 @@ export interface RouteAccess {
 }
 
 /** Routes anyone may call, without a credential. */
-export const PUBLIC_ROUTES: readonly Omit<RouteAccess, 'roles'>[] = [{ method: 'GET', path: '/health' }];
+export const PUBLIC_ROUTES: readonly Omit<RouteAccess, 'roles'>[] = [
+  { method: 'GET', path: '/health' },
+  // The console page: static HTML; the data it shows it reads with the key the user enters.
+  { method: 'GET', path: '/' },
+];
 
 /** Every authorized route and the roles that may call it. */
 export const ROUTE_ACCESS: readonly RouteAccess[] = [

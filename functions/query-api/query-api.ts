@@ -16,6 +16,7 @@ import { countsOf, type LedgerItem, LedgerItemSchema } from '../shared/ledger.ts
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
 import { quarantineId } from '../shared/quarantine.ts';
+import { consolePage } from './console-page.ts';
 import { exportIndicators, exportMisp } from './exports.ts';
 import { feedFilter, feedItems } from './feeds.ts';
 import { listIndicators, lookupIndicator } from './indicators.ts';
@@ -542,11 +543,12 @@ const ROUTES: Record<
   '/metrics': metrics,
 };
 
-/** The read API: GET /health (no key), /indicators, /status/pipelines, /status/feeds, /metrics. */
+/** The read API: GET /health and the console page / (no key), /indicators, /status/pipelines, /status/feeds, /metrics. */
 export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const route = event.resource && !event.resource.includes('{proxy') ? event.resource : event.path;
   if (event.httpMethod !== 'GET') return error(405, `method ${event.httpMethod} not allowed`);
   if (route === '/health') return json(200, await health(deps));
+  if (route === '/') return consolePage();
   const handler = ROUTES[route];
   if (!handler) return error(404, `no route ${route}`);
   // The API's authorizer let only readers and operators through; checked again here.

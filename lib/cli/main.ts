@@ -34,6 +34,12 @@ const COMMANDS: Record<string, Command> = {
       'cti-ingest keys create|rotate|revoke|list --endpoint URL --api-key OPERATOR_KEY [--feed ID]… [--role provider|reader|operator] [--tlp LEVEL] [--key-id ID]',
     run: async () => (await import('./keys.ts')).runKeys,
   },
+  indicators: {
+    summary: 'print the indicators a key may see as a table (or NDJSON), with the filters of GET /indicators',
+    usage:
+      'cti-ingest indicators [--type T] [--since T] [--on received|seen] [--feed ID] [--min-confidence N] [--tlp LEVEL] [--label L] [--name N] [--revoked true|false] [--active true|false] [--limit 50] [--value V]… [--json] --endpoint URL --api-key KEY',
+    run: async () => (await import('./indicators.ts')).runIndicators,
+  },
   redrive: {
     summary: "move a stage's dead-letter queue back to its source (operator key)",
     usage: 'cti-ingest redrive --queue validate|dedup|load|extract --endpoint URL --api-key OPERATOR_KEY',

@@ -429,6 +429,8 @@ export const TOPOLOGY: Topology = {
     routes: [
       { method: 'POST', path: '/feeds/{feedId}/documents', function: 'ingestApi', auth: 'key' },
       { method: 'GET', path: '/health', function: 'queryApi', auth: 'none' },
+      // The read-only console page (static; it calls the routes below with the key the user enters).
+      { method: 'GET', path: '/', function: 'queryApi', auth: 'none' },
       { method: 'GET', path: '/indicators', function: 'queryApi', auth: 'key' },
       // Greedy, so a URL value may hold slashes whether or not the client encodes them.
       { method: 'GET', path: '/indicators/{type}/{value+}', function: 'queryApi', auth: 'key' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { textTable } from './text-table.ts';
 
 /** GET /status/pipelines, as DESIGN.md's HTTP contract defines it. */
 export const PipelineStatusSchema = z.object({
@@ -63,15 +64,7 @@ export function summaryTable(rows: readonly SummaryRow[]): string {
     return [row.name, row.format, status, ...numbers(c)];
   });
   const footer = [`Total (${rows.length} documents)`, '', '', ...numbers(total)];
-  const table = [COLUMNS, ...body, footer];
-  const widths = COLUMNS.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  const rule = widths.map((w) => '─'.repeat(w)).join('  ');
-  return [line(COLUMNS), rule, ...body.map(line), rule, line(footer)].join('\n');
+  return textTable(COLUMNS, body, { rightAligned: (i) => i >= 3, footer });
 }
 
 function numbers(c: Counts | undefined): string[] {

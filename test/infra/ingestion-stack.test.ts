@@ -327,7 +327,9 @@ describe('IngestionStack: API', () => {
     for (const [id, method] of custom)
       expect(refersTo(method.Properties['AuthorizerId'], authorizerId ?? '-'), id).toBe(true);
     const open = methods.filter(([, m]) => m.Properties['AuthorizationType'] === 'NONE');
-    expect(open.map(([, m]) => m.Properties['HttpMethod'])).toEqual(['GET']);
+    // GET /health and the console page's static HTML (GET /), nothing else.
+    expect(open.map(([, m]) => m.Properties['HttpMethod'])).toEqual(['GET', 'GET']);
+    expect(open).toHaveLength(PUBLIC_ROUTES.length);
     expect(methods.every(([, m]) => m.Properties['ApiKeyRequired'] !== true)).toBe(true);
   });
 

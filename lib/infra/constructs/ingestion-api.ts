@@ -65,8 +65,9 @@ const GATEWAY_RESPONSES: { type: apigw.ResponseType; id: string; status: string;
  * The REST API of DESIGN.md: Lambda proxy routes from the topology; every route marked `key` behind one
  * Lambda REQUEST authorizer that checks the `x-api-key` header against hashed keys and the caller's role
  * (decisions not cached, so a revoked key is refused at once); request validation, access logs, X-Ray,
- * stage throttling from the profile, CORS off (no browser clients). Bodies arrive base64-encoded (every
- * media type is binary) so the archive keeps the exact bytes.
+ * stage throttling from the profile, CORS off (the one browser client, the console page at `/`, is served
+ * by the API itself). Bodies arrive base64-encoded (every media type is binary) so the archive keeps the
+ * exact bytes.
  */
 export class IngestionApi extends Construct {
   readonly api: apigw.RestApi;
@@ -140,7 +141,7 @@ export class IngestionApi extends Construct {
       if (route.auth === 'none')
         Validations.of(method).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: `${route.method} ${route.path} is public by design (health checks); it returns no data.`,
+          reason: `${route.method} ${route.path} is public by design (the health check, the console page's static HTML); it returns no indicator data.`,
         });
     }
     Validations.of(this.api).acknowledge(
