@@ -21,6 +21,39 @@ import { RawRefSchema } from './raw-reports.ts';
 /** How many recent report hashes a source remembers, so replays do not count as new sightings. */
 const SEEN_HASHES = 16;
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * An item written before received times were kept apart (its first/last seen then mixed in our receive
+ * time) reads with its received times taken from the newest report's `receivedAt`, so the merge can go on
+ * from it; the next write stores the new fields. Its old first/last seen stay as they were.
+ */
+function withReceivedTimes(raw: unknown): unknown {
+  if (!isRecord(raw) || raw.firstReceived !== undefined) return raw;
+  const sources = isRecord(raw.sources) ? raw.sources : {};
+  const upgraded = Object.fromEntries(
+    Object.entries(sources).map(([feedId, source]) =>
+      isRecord(source) && source.firstReceived === undefined && typeof source.receivedAt === 'string'
+        ? [feedId, { ...source, firstReceived: source.receivedAt, lastReceived: source.receivedAt }]
+        : [feedId, source],
+    ),
+  );
+  const received = Object.values(upgraded)
+    .flatMap((s) => (isRecord(s) && typeof s.receivedAt === 'string' ? [s.receivedAt] : []))
+    .sort();
+  const first = received[0];
+  const last = received.at(-1);
+  if (first === undefined || last === undefined) return raw;
+  return {
+    ...raw,
+    sources: upgraded,
+    firstReceived: first,
+    lastReceived: last,
+    receivedKey: receivedKey(last, String(raw.fingerprint)),
+  };
+}
+
 export const SourceStateSchema = z.object({
   feedId: z.string(),
   format: z.string(),
@@ -50,33 +83,37 @@ export const SourceStateSchema = z.object({
 });
 export type SourceState = z.infer<typeof SourceStateSchema>;
 
-export const StoredIndicatorSchema = z.object({
-  fingerprint: z.string(),
-  type: IndicatorTypeSchema,
-  value: z.string(),
-  confidence: z.number().optional(),
-  tlp: TlpSchema.optional(),
-  names: z.array(z.string()),
-  labels: z.array(z.string()),
-  killChainPhases: z.array(KillChainPhaseSchema),
-  /** The sources' own first/last seen (min/max over sources that give one); the byType index sorts on lastSeen. */
-  firstSeen: z.string().optional(),
-  lastSeen: z.string().optional(),
-  /** When we first and last received the value from any source; the byTypeReceived index sorts on lastReceived. */
-  firstReceived: z.string(),
-  lastReceived: z.string(),
-  /**
-   * `<lastReceived>#<fingerprint>`: the byTypeReceived index's sort key, unique, so a listing in received
-   * order (TAXII's date_added order) can resume exactly after any item, however many share a receive time.
-   */
-  receivedKey: z.string(),
-  revoked: z.boolean(),
-  validFrom: z.string().optional(),
-  validUntil: z.string().optional(),
-  sources: z.record(z.string(), SourceStateSchema),
-  version: z.number().int().default(0),
-  updatedAt: z.string().optional(),
-});
+export const StoredIndicatorSchema = z.preprocess(
+  withReceivedTimes,
+  z.object({
+    fingerprint: z.string(),
+    type: IndicatorTypeSchema,
+    value: z.string(),
+    confidence: z.number().optional(),
+    tlp: TlpSchema.optional(),
+    names: z.array(z.string()),
+    labels: z.array(z.string()),
+    killChainPhases: z.array(KillChainPhaseSchema),
+    /** The sources' own first/last seen (min/max over sources that give one); the byType index sorts on lastSeen. */
+    firstSeen: z.string().optional(),
+    lastSeen: z.string().optional(),
+    /** When we first and last received the value from any source; the byTypeReceived index sorts on lastReceived. */
+    firstReceived: z.string(),
+    lastReceived: z.string(),
+    /**
+     * `<lastReceived>#<fingerprint>`: the byTypeReceived index's sort key, unique, so a listing in received
+     * order (TAXII's date_added order) can resume exactly after any item, however many share a receive time.
+     */
+    receivedKey: z.string(),
+    revoked: z.boolean(),
+    validFrom: z.string().optional(),
+    validUntil: z.string().optional(),
+    sources: z.record(z.string(), SourceStateSchema),
+    version: z.number().int().default(0),
+    updatedAt: z.string().optional(),
+  }),
+);
+
 export type StoredIndicator = z.infer<typeof StoredIndicatorSchema>;
 
 /** The hash identifying one report (the indicator as the source sent it, with its provenance). */

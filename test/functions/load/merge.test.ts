@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildIndicator } from '../../../functions/domain/build.ts';
 import { type Indicator, TLP_LEVELS } from '../../../functions/domain/indicator.ts';
-import { mergeIndicator, type StoredIndicator, sameContent } from '../../../functions/load/merge.ts';
+import {
+  mergeIndicator,
+  type StoredIndicator,
+  StoredIndicatorSchema,
+  sameContent,
+} from '../../../functions/load/merge.ts';
 
 const base = buildIndicator({
   type: 'domain',
@@ -168,5 +173,52 @@ describe('mergeIndicator', () => {
     // None of these reports said when the source saw the value.
     expect(merged.firstSeen).toBeUndefined();
     expect(merged.lastSeen).toBeUndefined();
+  });
+
+  it('reads an item written before received times were kept, and merges a new report into it', () => {
+    // Prepare: the layout before firstReceived/lastReceived/receivedKey (first/last seen mixed our receive time in).
+    const old = {
+      fingerprint: template.fingerprint,
+      type: template.type,
+      value: template.value,
+      names: [],
+      labels: [],
+      killChainPhases: [],
+      firstSeen: '2026-01-01T00:00:00.000Z',
+      lastSeen: '2026-01-05T00:00:00.000Z',
+      revoked: false,
+      version: 3,
+      sources: {
+        a: {
+          feedId: 'a',
+          format: 'stix',
+          receivedAt: '2026-01-05T00:00:00.000Z',
+          firstSeen: '2026-01-01T00:00:00.000Z',
+          lastSeen: '2026-01-05T00:00:00.000Z',
+          revoked: false,
+          sightings: 2,
+          rawHash: 'h',
+          seen: ['h'],
+        },
+      },
+    };
+    // Act
+    const read = StoredIndicatorSchema.parse(old);
+    const merged = mergeIndicator(read, {
+      ...template,
+      source: { ...template.source, feedId: 'a', receivedAt: '2026-02-01T00:00:00.000Z' },
+    });
+    // Assess
+    expect(read).toMatchObject({
+      firstReceived: '2026-01-05T00:00:00.000Z',
+      lastReceived: '2026-01-05T00:00:00.000Z',
+      receivedKey: `2026-01-05T00:00:00.000Z#${template.fingerprint}`,
+      version: 3,
+    });
+    expect(merged).toMatchObject({
+      lastReceived: '2026-02-01T00:00:00.000Z',
+      receivedKey: `2026-02-01T00:00:00.000Z#${template.fingerprint}`,
+      sources: { a: { sightings: 3, lastReceived: '2026-02-01T00:00:00.000Z' } },
+    });
   });
 });
