@@ -35,6 +35,8 @@ const ExportQuerySchema = IndicatorFiltersSchema.omit({ revoked: true, active: t
   changes_since: IndicatorsQuerySchema.shape.since,
 });
 
+type ExportQuery = z.infer<typeof ExportQuerySchema>;
+
 /** One line of a delta: a value to add to the list, or one to take off it. */
 export type Change = 'add' | 'remove';
 
@@ -50,8 +52,8 @@ export const MAX_EXPORT_BYTES = 5 * 1024 * 1024;
  * no longer active that changed after T (revoked, or re-reported withdrawn) or that expired after T (its
  * validUntil, or the profile's age limit for its type). A value that expired before T is in neither: the list the client has from then did not hold it.
  */
-export async function exportable(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
-  const { type, since, on, changes_since, ...filters } = params(ExportQuerySchema, event);
+export async function exportable(deps: QueryApiDeps, q: ExportQuery, caller: Caller) {
+  const { type, since, on, changes_since, ...filters } = q;
   if (changes_since !== undefined && since !== undefined)
     throw new RouteError(400, 'changes_since: a delta takes no since');
   const { read, keyOf } = listing(deps, { type, since, on });
@@ -118,8 +120,9 @@ export async function exportIndicators(deps: QueryApiDeps, event: APIGatewayProx
     throw new RouteError(400, 'type: a text export is one list per type; say which (type=ipv4, …)');
   if (format.data === 'edl' && q.type !== undefined && !EDL_TYPES.includes(q.type))
     throw new RouteError(400, `type: an EDL holds ${EDL_TYPES.join(', ')}`);
-  if (format.data === 'edl' && q.type === undefined) event = withQuery(event, { type: 'url' });
-  const { indicators, changes } = await exportable(deps, event, caller);
+  // An EDL is of URLs unless told otherwise.
+  const query = format.data === 'edl' && q.type === undefined ? { ...q, type: 'url' as const } : q;
+  const { indicators, changes } = await exportable(deps, query, caller);
   const count = indicators.length;
   const changeOfIndicator = changes && ((i: ExportIndicator) => changes.get(i.fingerprint) ?? 'add');
   switch (format.data) {
@@ -144,17 +147,13 @@ export async function exportIndicators(deps: QueryApiDeps, event: APIGatewayProx
   }
 }
 
-/** The event with the `type` query parameter set (an EDL of URLs unless told otherwise). */
-function withQuery(event: APIGatewayProxyEvent, extra: Record<string, string>): APIGatewayProxyEvent {
-  return { ...event, queryStringParameters: { ...event.queryStringParameters, ...extra } };
-}
-
 /** GET /exports/misp/{file}: a MISP feed — `manifest.json` and one `{uuid}.json` event per source feed. */
 export async function exportMisp(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   const file = event.pathParameters?.file ?? '';
-  if (event.queryStringParameters?.changes_since !== undefined)
+  const q = params(ExportQuerySchema, event);
+  if (q.changes_since !== undefined)
     throw new RouteError(400, 'changes_since: a MISP feed has no deltas; MISP pulls by event timestamp');
-  const { indicators } = await exportable(deps, event, caller);
+  const { indicators } = await exportable(deps, q, caller);
   const events = mispEvents(indicators);
   if (file === 'manifest.json')
     return bounded(

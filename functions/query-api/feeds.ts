@@ -37,3 +37,12 @@ export async function feedFilter(
   }
   return (feedId) => maySee(caller, { feedId, tlp: tlps.get(feedId) });
 }
+
+/** The Feeds items a caller may see named (`feedFilter`), by feed id. */
+export async function visibleFeeds(deps: QueryApiDeps, caller: Caller): Promise<Record<string, unknown>[]> {
+  const items = await feedItems(deps);
+  const visible = await feedFilter(deps, caller, items);
+  return items
+    .filter((i) => visible(String(i.feedId)))
+    .sort((a, b) => (String(a.feedId) < String(b.feedId) ? -1 : 1));
+}

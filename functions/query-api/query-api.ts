@@ -11,14 +11,14 @@ import type { Lifecycle } from '../domain/lifecycle.ts';
 import { type AccessAudit, returnedCount } from '../shared/access-audit.ts';
 import { callerOf } from '../shared/caller.ts';
 import type { DocSend } from '../shared/ddb-batch.ts';
-import { error, json } from '../shared/http.ts';
+import { error, header, json } from '../shared/http.ts';
 import { countsOf, type LedgerItem, LedgerItemSchema } from '../shared/ledger.ts';
 import { withMiddleware } from '../shared/middleware.ts';
 import type { Log, Observability } from '../shared/observability.ts';
 import { quarantineId } from '../shared/quarantine.ts';
 import { consolePage } from './console-page.ts';
 import { exportIndicators, exportMisp } from './exports.ts';
-import { feedFilter, feedItems } from './feeds.ts';
+import { feedFilter, visibleFeeds } from './feeds.ts';
 import { listIndicators, lookupIndicator } from './indicators.ts';
 import {
   decodeCursor,
@@ -361,14 +361,9 @@ async function pipeline(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller:
 
 async function feeds(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Caller) {
   params(NoQuerySchema, event);
-  const items = await feedItems(deps);
-  const visible = await feedFilter(deps, caller, items);
-  const feedIds = items
-    .map((i) => String(i.feedId))
-    .filter(visible)
-    .sort();
   const result = await Promise.all(
-    feedIds.map(async (feedId) => {
+    (await visibleFeeds(deps, caller)).map(async (item) => {
+      const feedId = String(item.feedId);
       const docs = (await recentDocuments(deps, 20, feedId)).items;
       const state = await deps.doc.send(
         new GetCommand({ TableName: deps.tables.feedState, Key: { feedId } }),
@@ -382,7 +377,6 @@ async function feeds(deps: QueryApiDeps, event: APIGatewayProxyEvent, caller: Ca
         },
         { records: 0, loaded: 0, duplicates: 0, quarantined: 0, rejected: 0, failed: 0 },
       );
-      const item = items.find((i) => i.feedId === feedId) ?? {};
       return {
         feedId,
         autoRegistered: item.autoRegistered === true,
@@ -608,7 +602,7 @@ export async function query(deps: QueryApiDeps, event: APIGatewayProxyEvent): Pr
 function rawResponse(answer: RawAnswer, event: APIGatewayProxyEvent): APIGatewayProxyResult {
   const etag = `"${createHash('sha256').update(answer.body).digest('base64url')}"`;
   const headers = { ...answer.headers, etag, 'cache-control': 'private, no-cache' };
-  const match = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'if-none-match')?.[1];
+  const match = header(event, 'if-none-match');
   if (match?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))
     return { statusCode: 304, headers, body: '' };
   return { statusCode: 200, headers: { ...headers, 'content-type': answer.contentType }, body: answer.body };

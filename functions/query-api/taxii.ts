@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { type Caller, tlpRank, UNMARKED_TLP } from '../domain/access.ts';
 import { INDICATOR_TYPES, type IndicatorType, TLP_LEVELS, type Tlp } from '../domain/indicator.ts';
 import { stableUuid, stixIndicator, stixIndicatorId, stixPattern } from '../formats/export/index.ts';
-import { feedFilter, feedItems } from './feeds.ts';
+import { header } from '../shared/http.ts';
+import { visibleFeeds } from './feeds.ts';
 import { type ApiIndicator, isActive, shownOf } from './indicators.ts';
 import type { QueryApiDeps } from './query-api.ts';
 import { decodeCursor, encodeCursor, params, RawAnswer, RouteError } from './route.ts';
@@ -36,12 +37,7 @@ const collectionId = (name: string) => stableUuid(`taxii-collection:${name}`);
 
 /** The collections this caller may read: feeds it may see named, TLP levels within its ceiling, and all active. */
 async function collectionsFor(deps: QueryApiDeps, caller: Caller): Promise<Collection[]> {
-  const items = await feedItems(deps);
-  const visible = await feedFilter(deps, caller, items);
-  const feeds = items
-    .map((i) => String(i.feedId))
-    .filter(visible)
-    .sort();
+  const feeds = (await visibleFeeds(deps, caller)).map((i) => String(i.feedId));
   return [
     {
       id: collectionId('active'),
@@ -94,7 +90,7 @@ const taxii = (body: unknown, count = 0, headers: Record<string, string> = {}) =
 
 /** 406 unless the client accepts TAXII 2.1 (or anything). */
 function negotiate(event: APIGatewayProxyEvent): void {
-  const accept = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'accept')?.[1];
+  const accept = header(event, 'accept');
   if (!accept) return;
   const ok = accept.split(',').some((range) => {
     const [type = '', ...parameters] = range.split(';').map((p) => p.trim().toLowerCase());
@@ -181,9 +177,15 @@ const NextSchema = z.object({ after: z.string().min(1) }).strict();
 /** Index reads per type per page before a page is answered with what is known to be complete. */
 const READS_PER_TYPE = 4;
 
-interface Served {
+/** An item a page may hold: its index key, the caller's view of it and its STIX pattern. */
+interface Candidate {
   key: string;
   shown: ApiIndicator;
+  pattern: string;
+}
+
+/** A candidate on the page, with its STIX object (built only for what is served). */
+interface Served extends Candidate {
   object: Record<string, unknown> & { id: string };
 }
 
@@ -209,11 +211,12 @@ async function collectionPage(
       .filter((k) => k !== undefined)
       .sort()
       .at(-1) ?? '';
-  const now = deps.now().toISOString();
+  const clock = deps.now();
+  const now = clock.toISOString();
   const ids = q['match[id]'] ? new Set(q['match[id]']) : undefined;
   const versions = q['match[version]'];
-  const accept = (item: Record<string, unknown>): Served | undefined => {
-    const [shown] = shownOf([item], caller, {}, deps.now(), deps.lifecycle);
+  const accept = (item: Record<string, unknown>): Candidate | undefined => {
+    const [shown] = shownOf([item], caller, {}, clock, deps.lifecycle);
     if (!shown || !belongs(c, shown, now)) return undefined;
     const pattern = stixPattern(shown.type, shown.value);
     if (pattern === undefined) return undefined;
@@ -221,7 +224,7 @@ async function collectionPage(
     // One version per object (the latest): `last`, `first`, `all` and its own timestamp match it.
     if (versions && !versions.some((v) => ['last', 'first', 'all', shown.lastReceived].includes(v)))
       return undefined;
-    return { key: String(item.receivedKey), shown, object: stixIndicator(shown, pattern) };
+    return { key: String(item.receivedKey), shown, pattern };
   };
   const perType = await Promise.all(
     SERVED_TYPES.map((type) => readType(deps, type, after, q.limit + 1, accept)),
@@ -235,7 +238,9 @@ async function collectionPage(
     .flatMap((t) => t.accepted)
     .filter((s) => bound === undefined || s.key <= bound)
     .sort((a, b) => (a.key < b.key ? -1 : 1));
-  const served = merged.slice(0, q.limit);
+  const served = merged
+    .slice(0, q.limit)
+    .map((m): Served => ({ ...m, object: stixIndicator(m.shown, m.pattern) }));
   const more = merged.length > q.limit || bound !== undefined;
   const last = served.at(-1)?.key ?? bound;
   return more && last
@@ -249,9 +254,9 @@ async function readType(
   type: IndicatorType,
   after: string,
   want: number,
-  accept: (item: Record<string, unknown>) => Served | undefined,
-): Promise<{ accepted: Served[]; unfinished: boolean; lastExamined: string }> {
-  const accepted: Served[] = [];
+  accept: (item: Record<string, unknown>) => Candidate | undefined,
+): Promise<{ accepted: Candidate[]; unfinished: boolean; lastExamined: string }> {
+  const accepted: Candidate[] = [];
   let startKey: Record<string, unknown> | undefined;
   let lastExamined = after;
   for (let reads = 0; reads < READS_PER_TYPE; reads++) {
@@ -269,8 +274,8 @@ async function readType(
     );
     for (const item of out.Items ?? []) {
       lastExamined = String(item.receivedKey);
-      const served = accept(item);
-      if (served) accepted.push(served);
+      const candidate = accept(item);
+      if (candidate) accepted.push(candidate);
       if (accepted.length >= want) return { accepted, unfinished: false, lastExamined };
     }
     startKey = out.LastEvaluatedKey;
