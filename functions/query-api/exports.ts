@@ -90,9 +90,7 @@ export async function exportable(deps: QueryApiDeps, q: ExportQuery, caller: Cal
 function changeOf(shown: ApiIndicator, active: boolean, after: string, now: string): Change | undefined {
   if (active) return shown.lastReceived > after ? 'add' : undefined;
   if (shown.lastReceived > after) return 'remove';
-  return shown.validUntil !== null && shown.validUntil > after && shown.validUntil <= now
-    ? 'remove'
-    : undefined;
+  return shown.expiresAt !== null && shown.expiresAt > after && shown.expiresAt <= now ? 'remove' : undefined;
 }
 
 function bounded(answer: RawAnswer): RawAnswer {

@@ -297,6 +297,31 @@ describe('with the profile’s lifecycle (ipv4: 30 days without a sighting, conf
   });
 });
 
+describe('a value that ages out between two polls', () => {
+  it('is a removal in the delta since the earlier poll, though nothing was received since', async () => {
+    // Prepare: last seen 2026-11-03, so with 30 days for ipv4 it expires 2026-12-03; last received 2026-11-20.
+    await indicatorStore(aws).put(
+      report(
+        { type: 'ipv4', value: '162.243.103.247', tlp: 'red', lastSeen: '2026-11-03T00:00:00.000Z' },
+        'aged-feed',
+        '2026-11-20T00:00:00.000Z',
+      ),
+    );
+    const ageing: Lifecycle = { maxAgeDays: { ipv4: 30 }, decayDays: {} };
+    // Act
+    const delta = await get(
+      OPERATOR,
+      '/exports/{format}',
+      { format: 'text' },
+      { type: 'ipv4', feedId: 'aged-feed', changes_since: '2026-12-02' },
+      {},
+      ageing,
+    );
+    // Assess
+    expect(delta.body).toBe('-162.243.103.247\n');
+  });
+});
+
 describe('GET /exports/csv', () => {
   it('has a header and one row per value, read back by a CSV parser to the same values', async () => {
     // Act
